@@ -1,0 +1,42 @@
+# Two commands on a fresh machine with Python 3.11+ and make:
+#   make run    the portal on embedded defaults (SQLite, filesystem broker, cloudsim)
+#   make test   the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint format cloudsim bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m portal.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+cloudsim: $(STAMP)
+	$(BIN)/python -m cloudsim
+
+bench: $(STAMP)
+	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/pages.py
+
+clean:
+	rm -rf var staticfiles

@@ -1,0 +1,145 @@
+"""ACS resources, the assignments the portal wants on them, and sync runs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuthMethod(models.TextChoices):
+    ACCESS_KEY = "key", "Access key (HMAC)"
+    ENTRA = "entra", "Entra ID client credentials"
+
+
+class AcsResource(models.Model):
+    """An ACS resource. Its access key is never stored: ``key_env_var`` names where to read it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    endpoint = models.URLField(max_length=300)
+    auth_method = models.CharField(
+        max_length=8, choices=AuthMethod.choices, default=AuthMethod.ACCESS_KEY
+    )
+    key_env_var = models.CharField(
+        max_length=100, blank=True, help_text="Environment variable holding the access key."
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sync_requested_at = models.DateTimeField(null=True, blank=True)
+    # The sync lock: a run claims the resource with a conditional update; the lock expires.
+    sync_locked_until = models.DateTimeField(null=True, blank=True)
+    sync_locked_by = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PrincipalType(models.TextChoices):
+    USER = "user", "User"
+    GROUP = "group", "Group"
+    TENANT = "tenant", "Tenant"
+
+
+class Desired(models.TextChoices):
+    PRESENT = "present", "Present"
+    ABSENT = "absent", "Absent"
+
+
+class SyncState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SYNCED = "synced", "Synced"
+    FAILED = "failed", "Failed"
+    DRIFTED = "drifted", "Drifted"
+
+
+class Assignment(models.Model):
+    """A principal allowed to exchange Entra tokens for ACS tokens on one resource.
+
+    ACS keys assignments by object id alone, hence unique per (resource, object_id).
+    For ``tenant`` assignments the object id is the tenant id.
+    """
+
+    resource = models.ForeignKey(AcsResource, on_delete=models.CASCADE, related_name="assignments")
+    tenant = models.ForeignKey(
+        "tenants.CustomerTenant", on_delete=models.PROTECT, related_name="assignments"
+    )
+    principal_type = models.CharField(max_length=8, choices=PrincipalType.choices)
+    object_id = models.UUIDField()
+    display_name = models.CharField(max_length=256, blank=True)
+    client_ids = models.JSONField(default=list)
+    desired = models.CharField(max_length=8, choices=Desired.choices, default=Desired.PRESENT)
+    sync_state = models.CharField(
+        max_length=8, choices=SyncState.choices, default=SyncState.PENDING, db_index=True
+    )
+    adopted = models.BooleanField(default=False)
+    override_unverified = models.BooleanField(default=False)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["resource", "principal_type", "display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "object_id"], name="unique_assignment_per_resource"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["resource", "sync_state"], name="assignment_resource_state")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_principal_type_display()} {self.display_name or self.object_id}"
+
+
+class SyncStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Partially failed"
+    FAILED = "failed", "Failed"
+
+
+class SyncRun(models.Model):
+    """One reconciliation of a resource: counts, progress and every failure with its reason."""
+
+    resource = models.ForeignKey(AcsResource, on_delete=models.CASCADE, related_name="sync_runs")
+    trigger = models.CharField(max_length=16)  # change | manual | periodic
+    status = models.CharField(
+        max_length=10, choices=SyncStatus.choices, default=SyncStatus.QUEUED, db_index=True
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    planned = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    drift = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Sync of {self.resource} #{self.pk} ({self.status})"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status in (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED):
+            return 100
+        return int(100 * self.done / self.planned) if self.planned else 0

@@ -1,0 +1,49 @@
+"""Every audit action, in one list. Services name their action from here."""
+
+from django.db import models
+
+
+class Action(models.TextChoices):
+    OPERATOR_CREATED = "operator.created", "Operator created"
+    OPERATOR_ROLE_CHANGED = "operator.role_changed", "Operator role changed"
+    OPERATOR_SIGNED_IN = "operator.signed_in", "Operator signed in"
+    OPERATOR_SIGN_IN_FAILED = "operator.sign_in_failed", "Operator sign-in failed"
+    OPERATOR_SIGN_IN_REFUSED = "operator.sign_in_refused", "Microsoft sign-in refused"
+    TENANT_CREATED = "tenant.created", "Tenant registered"
+    TENANT_UPDATED = "tenant.updated", "Tenant updated"
+    TENANT_STATUS_CHANGED = "tenant.status_changed", "Tenant status changed"
+    TENANT_DELETED = "tenant.deleted", "Tenant removed"
+    PREFLIGHT_RUN = "preflight.run", "Home preflight run"
+    PREFLIGHT_ACS_SP_CREATED = (
+        "preflight.acs_clients_sp_created",
+        "ACS Clients service principal created",
+    )
+    CONSENT_LINK_CREATED = "consent.link_created", "Consent link created"
+    CONSENT_LINK_EMAILED = "consent.link_emailed", "Consent link emailed"
+    CONSENT_LINK_REVOKED = "consent.link_revoked", "Consent link revoked"
+    CONSENT_LINK_OPENED = "consent.link_opened", "Consent link opened"
+    CONSENT_REDIRECTED = "consent.redirected", "Customer admin sent to Microsoft"
+    CONSENT_GRANTED = "consent.granted", "Admin consent granted"
+    CONSENT_DECLINED = "consent.declined", "Admin consent declined"
+    CONSENT_FAILED = "consent.failed", "Admin consent failed"
+    CONSENT_CALLBACK_REJECTED = "consent.callback_rejected", "Consent callback rejected"
+    CONSENT_VERIFIED = "consent.verified", "Consent verified"
+    CONSENT_CHECK_FAILED = "consent.check_failed", "Consent check failed"
+    GROUP_ADDED = "group.added", "Customer group added"
+    GROUP_REMOVED = "group.removed", "Customer group removed"
+    RESOURCE_CREATED = "resource.created", "ACS resource created"
+    RESOURCE_UPDATED = "resource.updated", "ACS resource updated"
+    RESOURCE_TESTED = "resource.tested", "ACS resource connection tested"
+    ASSIGNMENT_ADDED = "assignment.added", "Assignment added"
+    ASSIGNMENT_UPDATED = "assignment.updated", "Assignment updated"
+    ASSIGNMENT_REMOVED = "assignment.removed", "Assignment removed"
+    ASSIGNMENT_IMPORTED = "assignment.imported", "Assignments imported"
+    ASSIGNMENT_OVERRIDE = "assignment.override", "Assignment to unverified tenant"
+    DRIFT_ADOPTED = "drift.adopted", "Remote assignment adopted"
+    DRIFT_REMOVED = "drift.removed", "Remote assignment removed"
+    SYNC_QUEUED = "sync.queued", "Sync queued"
+    SYNC_STARTED = "sync.started", "Sync started"
+    SYNC_FINISHED = "sync.finished", "Sync finished"
+    ACCESS_CHECKED = "access.checked", "Access checked"
+    AUDIT_EXPORTED = "audit.exported", "Audit log exported"
+    AUDIT_RETENTION_APPLIED = "audit.retention_applied", "Audit retention applied"

@@ -1,0 +1,79 @@
+"""The append-only audit log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from audit.actions import Action
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or delete an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Audit events cannot be updated.")
+
+    def delete(self):
+        raise AppendOnlyError("Audit events cannot be deleted.")
+
+    def _archive_delete(self) -> int:
+        """Delete for retention only (``audit.services.apply_retention``); see README."""
+        return models.QuerySet.delete(self)[0]
+
+
+class ActorType(models.TextChoices):
+    OPERATOR = "operator", "Operator"
+    CUSTOMER_ADMIN = "customer-admin", "Customer admin"
+    SYSTEM = "system", "System"
+
+
+class AuditEvent(models.Model):
+    """One thing that happened: who did what to which target, and what Microsoft said."""
+
+    at = models.DateTimeField(db_index=True)
+    actor_type = models.CharField(max_length=20, choices=ActorType.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254)
+    action = models.CharField(max_length=64, choices=Action.choices, db_index=True)
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=300, blank=True)
+    tenant = models.ForeignKey(
+        "tenants.CustomerTenant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+        db_constraint=False,
+    )
+    tenant_label = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="audit_at_id"),
+            models.Index(fields=["tenant", "-at", "-id"], name="audit_tenant_at"),
+            models.Index(fields=["action", "-at", "-id"], name="audit_action_at"),
+            models.Index(fields=["target_type", "target_id"], name="audit_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.target_label}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("Audit events cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit events cannot be deleted.")

@@ -1,0 +1,118 @@
+"""django-allauth adapters: closed sign-up, Microsoft sign-in restricted to the home tenant."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
+from django.shortcuts import render
+
+from portal.models import Role, User
+
+logger = logging.getLogger(__name__)
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request) -> bool:
+        return settings.ACCOUNT_SIGNUP_OPEN
+
+
+def _refuse(request, *, reason: str, tenant_id: str = "") -> None:
+    logger.warning("Microsoft sign-in refused: %s (tenant %s)", reason, tenant_id or "unknown")
+    response = render(
+        request,
+        "account/microsoft_refused.html",
+        {"reason": reason, "tenant_id": tenant_id},
+        status=403,
+    )
+    raise ImmediateHttpResponse(response)
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_requests_session(self):
+        session = super().get_requests_session()
+        if settings.MICROSOFT_CA_BUNDLE:
+            session.verify = settings.MICROSOFT_CA_BUNDLE
+        return session
+
+    def pre_social_login(self, request, sociallogin) -> None:
+        """Only users of the operator's home tenant get in, and only if invited (or provisioned)."""
+        tenant_id = (sociallogin.account.extra_data or {}).get("tid", "")
+        home = settings.ENTRA_HOME_TENANT_ID.lower()
+        if not home or tenant_id.lower() != home:
+            _refuse(
+                request,
+                reason="Your Microsoft account belongs to another organization than the "
+                "operator's. Only the operator's own staff can sign in here.",
+                tenant_id=tenant_id,
+            )
+        if sociallogin.is_existing:
+            return
+        email = _microsoft_email(sociallogin.account.extra_data)
+        user = User.objects.filter(email=email).first() if email else None
+        if user is not None:
+            if not user.is_active:
+                _refuse(request, reason="Your portal account is disabled.", tenant_id=tenant_id)
+            sociallogin.connect(request, user)
+        elif not settings.ENTRA_AUTO_PROVISION_ROLE:
+            _refuse(
+                request,
+                reason="You have no portal account yet. Ask a portal admin to invite "
+                f"{email or 'your address'}.",
+                tenant_id=tenant_id,
+            )
+
+    def is_open_for_signup(self, request, sociallogin) -> bool:
+        return bool(settings.ENTRA_AUTO_PROVISION_ROLE)
+
+    def populate_user(self, request, sociallogin, data):
+        user = super().populate_user(request, sociallogin, data)
+        user.email = _microsoft_email(sociallogin.account.extra_data) or user.email
+        user.display_name = sociallogin.account.extra_data.get("displayName", "")
+        role = settings.ENTRA_AUTO_PROVISION_ROLE
+        user.role = role if role in Role.values else Role.AUDITOR
+        return user
+
+
+def _microsoft_email(extra_data: dict) -> str:
+    return (extra_data.get("mail") or extra_data.get("userPrincipalName") or "").lower()
+
+
+@functools.cache
+def _jwks_client(jwks_uri: str):
+    import ssl
+
+    import jwt
+
+    context = ssl.create_default_context(cafile=settings.MICROSOFT_CA_BUNDLE or None)
+    return jwt.PyJWKClient(jwks_uri, cache_keys=True, ssl_context=context)
+
+
+def tenant_of_id_token(id_token: str) -> str:
+    """Validate the id token from the home tenant's token endpoint and return its ``tid``.
+
+    The signature is checked against the home tenant's published keys, the audience against
+    our client id and the issuer against the authority host, so a token minted for another app or
+    by another issuer cannot pass.
+    """
+    import jwt
+
+    home = settings.ENTRA_HOME_TENANT_ID
+    jwks = _jwks_client(f"{settings.ENTRA_AUTHORITY_HOST}/{home}/discovery/v2.0/keys")
+    key = jwks.get_signing_key_from_jwt(id_token)
+    claims = jwt.decode(
+        id_token,
+        key.key,
+        algorithms=["RS256"],
+        audience=settings.ENTRA_CLIENT_ID,
+        options={"require": ["exp", "iss", "aud", "tid"]},
+        leeway=120,
+    )
+    tid = claims["tid"]
+    if claims["iss"] != f"{settings.ENTRA_AUTHORITY_HOST}/{tid}/v2.0":
+        raise jwt.InvalidIssuerError("unexpected issuer")
+    return tid

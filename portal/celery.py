@@ -1,0 +1,45 @@
+"""The Celery application. Configuration lives in settings (``CELERY_*``)."""
+
+import os
+
+from celery import Celery
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def _use_django_logging(**kwargs) -> None:
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+
+
+@before_task_publish.connect
+def _carry_request_id(headers: dict | None = None, **kwargs) -> None:
+    """Tasks carry the request id of the request (or task) that queued them."""
+    from portal.request_context import get_request_id
+
+    if headers is not None and "request_id" not in headers:
+        headers["request_id"] = get_request_id() or ""
+
+
+@task_prerun.connect
+def _restore_request_id(task=None, **kwargs) -> None:
+    from portal.request_context import new_request_id, set_request_id
+
+    request_id = getattr(task.request, "request_id", None) if task else None
+    set_request_id(request_id or new_request_id())
+
+
+@task_postrun.connect
+def _clear_request_id(**kwargs) -> None:
+    from portal.request_context import set_request_id
+
+    set_request_id(None)

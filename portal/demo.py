@@ -1,0 +1,134 @@
+"""``make run``: cloudsim, migrations, demo operators, then web + Celery worker + beat.
+
+Everything runs on the embedded defaults (SQLite, filesystem broker) unless DATABASE_URL /
+REDIS_URL are set. Ctrl-C stops every process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR = BASE_DIR / "var"
+CLOUDSIM_DIR = VAR / "cloudsim"
+PY = sys.executable
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    env = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            env[key.strip()] = value.strip()
+    return env
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return
+        if proc.poll() is not None:
+            raise SystemExit(f"cloudsim exited with code {proc.returncode}")
+        time.sleep(0.1)
+    raise SystemExit(f"cloudsim did not write {path} within {timeout:.0f} s")
+
+
+def main() -> int:
+    VAR.mkdir(exist_ok=True)
+    host = os.environ.get("PORTAL_HOST", "127.0.0.1")
+    port = os.environ.get("PORTAL_PORT", "8000")
+    env = dict(os.environ)
+    env.setdefault("DJANGO_DEBUG", "True")
+    env.setdefault("PORTAL_BASE_URL", f"http://{host}:{port}")
+    env.setdefault("CLOUDSIM_MODE", "True")
+    procs: list[tuple[str, subprocess.Popen]] = []
+
+    def start(name: str, args: list[str]) -> subprocess.Popen:
+        proc = subprocess.Popen(args, cwd=BASE_DIR, env=env, start_new_session=True)
+        procs.append((name, proc))
+        return proc
+
+    def stop_all(*_args) -> None:
+        for _name, proc in reversed(procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for _name, proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    try:
+        endpoints = CLOUDSIM_DIR / "endpoints.json"
+        endpoints.unlink(missing_ok=True)
+        cloudsim = start(
+            "cloudsim",
+            [
+                PY,
+                "-m",
+                "cloudsim",
+                "--port",
+                os.environ.get("CLOUDSIM_PORT", "8440"),
+                "--data-dir",
+                str(CLOUDSIM_DIR),
+            ],
+        )
+        _wait_for(endpoints, cloudsim)
+        env.update(
+            {
+                k: v
+                for k, v in _read_env_file(CLOUDSIM_DIR / "portal.env").items()
+                if k not in os.environ
+            }
+        )
+        urls = json.loads(endpoints.read_text(encoding="utf-8"))
+        manage = [PY, "manage.py"]
+        subprocess.run(
+            [*manage, "migrate", "--no-input", "-v", "0"], cwd=BASE_DIR, env=env, check=True
+        )
+        subprocess.run([*manage, "setup_demo"], cwd=BASE_DIR, env=env, check=True)
+        start(
+            "worker",
+            [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+        )
+        start("beat", [PY, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO"])
+        start("web", [*manage, "runserver", f"{host}:{port}", "--noreload"])
+        print(f"\nPortal:   http://{host}:{port}/   (sign in with a demo operator above)")
+        print(f"cloudsim: {urls.get('login_url')} (Entra), {urls.get('graph_url')} (Graph)")
+        print("Press Ctrl-C to stop everything.\n", flush=True)
+        while True:
+            for name, proc in procs:
+                if proc.poll() is not None:
+                    print(f"{name} exited with code {proc.returncode}; stopping.", flush=True)
+                    return proc.returncode or 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nStopping…", flush=True)
+        return 0
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

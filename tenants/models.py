@@ -1,0 +1,129 @@
+"""Customer tenants, their consent links, consent checks and groups."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class TenantStatus(models.TextChoices):
+    INVITED = "invited", "Invited"
+    CONSENTED = "consented", "Consented"
+    VERIFIED = "verified", "Verified"
+    ATTENTION = "attention", "Needs attention"
+    DECLINED = "declined", "Declined"
+    REVOKED = "revoked", "Revoked"
+
+
+class CustomerTenant(models.Model):
+    """An Entra ID tenant whose users may exchange Entra tokens for ACS tokens.
+
+    The operator's home tenant is a CustomerTenant too (``is_home``), for single-tenant operators.
+    """
+
+    tenant_id = models.UUIDField(unique=True)
+    display_name = models.CharField(max_length=256, blank=True)
+    primary_domain = models.CharField(max_length=256, blank=True)
+    verified_domains = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=16, choices=TenantStatus.choices, default=TenantStatus.INVITED, db_index=True
+    )
+    is_home = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    last_verified_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["display_name", "tenant_id"]
+        indexes = [models.Index(fields=["status", "display_name"], name="tenant_status_name")]
+
+    def __str__(self) -> str:
+        return self.display_name or self.primary_domain or str(self.tenant_id)
+
+
+class ConsentOutcome(models.TextChoices):
+    GRANTED = "granted", "Granted"
+    DECLINED = "declined", "Declined"
+    ERROR = "error", "Error"
+
+
+class ConsentLink(models.Model):
+    """A link the operator sends to a customer admin. Only the token's SHA-256 is stored."""
+
+    tenant = models.ForeignKey(
+        CustomerTenant, on_delete=models.CASCADE, related_name="consent_links"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    admin_email = models.EmailField(blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    consent_version = models.CharField(
+        max_length=2,
+        choices=[("v1", "v1 (app registration)"), ("v2", "v2 (.default scope)")],
+        default="v1",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=ConsentOutcome.choices, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_subcode = models.CharField(max_length=100, blank=True)
+    error_description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Consent link for {self.tenant} ({self.created_at:%Y-%m-%d})"
+
+
+class CheckTrigger(models.TextChoices):
+    CALLBACK = "callback", "After consent"
+    MANUAL = "manual", "Verify now"
+    PERIODIC = "periodic", "Periodic"
+
+
+class ConsentCheck(models.Model):
+    """One verification of a tenant through Graph: findings = [{check, ok, detail, remedy}]."""
+
+    tenant = models.ForeignKey(CustomerTenant, on_delete=models.CASCADE, related_name="checks")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    trigger = models.CharField(max_length=16, choices=CheckTrigger.choices)
+    ok = models.BooleanField(default=False)
+    findings = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return (
+            f"Check of {self.tenant} at {self.at:%Y-%m-%d %H:%M} ({'ok' if self.ok else 'failed'})"
+        )
+
+
+class CustomerGroup(models.Model):
+    """A group of a customer tenant that the operator picked from Graph."""
+
+    tenant = models.ForeignKey(CustomerTenant, on_delete=models.CASCADE, related_name="groups")
+    object_id = models.UUIDField()
+    display_name = models.CharField(max_length=256)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "object_id"], name="unique_group_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
