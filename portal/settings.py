@@ -63,7 +63,6 @@ PORTAL_NAME = env.str("PORTAL_NAME", default="Contoso communications onboarding"
 OPERATOR_NAME = env.str("OPERATOR_NAME", default="Contoso")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,0 +1,135 @@
+"""Shared fixtures: operators of each role, cloudsim wired into settings, a real Celery worker.
+
+Integration fixtures start real processes: cloudsim (HTTPS on loopback) and a Celery worker on
+the test database and the configured broker (Redis when REDIS_URL is set, else the filesystem
+broker under var/test). Tests that use them need committed data: mark them
+``@pytest.mark.django_db(transaction=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from portal.models import Role, User
+
+pytest_plugins = (
+    ["cloudsim.pytest_plugin"]
+    if __import__("importlib.util").util.find_spec("cloudsim.pytest_plugin")
+    else []
+)
+
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+@pytest.fixture
+def make_user(db):
+    def make(email: str, role: str = Role.OPERATOR, **extra) -> User:
+        return User.objects.create_user(email=email, password=PASSWORD, role=role, **extra)
+
+    return make
+
+
+@pytest.fixture
+def admin_user(make_user) -> User:
+    return make_user("dana@contoso.example", Role.ADMIN)
+
+
+@pytest.fixture
+def operator_user(make_user) -> User:
+    return make_user("omar@contoso.example", Role.OPERATOR)
+
+
+@pytest.fixture
+def auditor_user(make_user) -> User:
+    return make_user("aiko@contoso.example", Role.AUDITOR)
+
+
+def _client_for(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    return _client_for(client, admin_user)
+
+
+@pytest.fixture
+def operator_client(client, operator_user):
+    return _client_for(client, operator_user)
+
+
+@pytest.fixture
+def auditor_client(client, auditor_user):
+    return _client_for(client, auditor_user)
+
+
+@pytest.fixture(scope="session")
+def microsoft_env(cloudsim) -> dict[str, str]:
+    """Point the portal at cloudsim: the same variables ``make run`` sets, applied to settings.
+
+    Settings were read before cloudsim picked its free ports, so the Microsoft part is computed
+    again here with the same function ``portal.settings`` uses.
+    """
+    from portal.msconfig import microsoft_settings
+
+    env = {**cloudsim.portal_env(), "CLOUDSIM_MODE": "True"}
+    for key, value in microsoft_settings(lambda name, default: env.get(name, default)).items():
+        setattr(settings, key, value)
+    settings.CLOUDSIM_MODE = True
+    os.environ.update(env)  # ACS key variables are read from the environment at call time
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, microsoft_env, tmp_path_factory):
+    """A real Celery worker process (prefork, 2 children) on the test database."""
+    from tests.support.worker import WorkerProcess, test_database_url
+
+    env = {
+        **os.environ,
+        **microsoft_env,
+        "DATABASE_URL": test_database_url(),
+        "PORTAL_VAR_DIR": str(settings.VAR_DIR),
+        "DJANGO_ENV": "test",
+    }
+    log = Path(tmp_path_factory.mktemp("celery")) / "worker.log"
+    worker = WorkerProcess(env, log).start()
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in-process (unit tests only; integration tests use ``celery_worker``)."""
+    from portal.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+    app.conf.task_eager_propagates = False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_task_queue():
+    """Start every test session with an empty queue: old messages would reach new workers."""
+    import shutil
+
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        shutil.rmtree(settings.CELERY_BROKER_DIR, ignore_errors=True)
+        for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values():
+            if isinstance(folder, str):
+                Path(folder).mkdir(parents=True, exist_ok=True)
+    else:
+        from portal.celery import app
+
+        app.control.purge()
+    yield
