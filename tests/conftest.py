@@ -133,3 +133,30 @@ def _empty_task_queue():
 
         app.control.purge()
     yield
+
+
+_SKIPPED_REAL: list[str] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and (
+        item.get_closest_marker("integration") or item.get_closest_marker("browser")
+    ):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _SKIPPED_REAL.append(f"{item.nodeid}: {reason}")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _SKIPPED_REAL:
+        terminalreporter.section("skipped integration/browser tests")
+        for line in _SKIPPED_REAL:
+            terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI (PORTAL_REQUIRE_ALL_TESTS=1) a skipped integration or browser test fails the run."""
+    if os.environ.get("PORTAL_REQUIRE_ALL_TESTS") and _SKIPPED_REAL and exitstatus == 0:
+        session.exitstatus = 1

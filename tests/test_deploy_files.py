@@ -1,0 +1,53 @@
+"""What can be checked of the production files without a Docker engine."""
+
+from pathlib import Path
+
+import yaml
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _compose() -> dict:
+    return yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+
+
+def test_compose_defines_the_production_stack_with_health_checks():
+    services = _compose()["services"]
+    for name in ("web", "worker", "beat", "postgres", "redis"):
+        assert name in services, name
+        assert "healthcheck" in services[name], f"{name} has no health check"
+    assert "gunicorn" in services["web"]["command"]
+    assert services["worker"]["command"][:4] == ["celery", "-A", "portal", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "portal", "beat"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["environment"]["DJANGO_ENV"] == "production"
+        assert services[name]["environment"]["REDIS_URL"].startswith("redis://redis:")
+
+
+def test_compose_volumes_are_named_and_declared():
+    compose = _compose()
+    declared = set(compose["volumes"])
+    used = {
+        volume.split(":", 1)[0]
+        for service in compose["services"].values()
+        for volume in service.get("volumes", [])
+    }
+    assert used and used <= declared
+
+
+def test_env_example_names_every_secret_the_stack_needs():
+    example = (BASE_DIR / ".env.example").read_text()
+    for name in (
+        "DJANGO_SECRET_KEY",
+        "POSTGRES_PASSWORD",
+        "ENTRA_CLIENT_SECRET",
+        "DJANGO_ALLOWED_HOSTS",
+    ):
+        assert f"{name}=" in example
+
+
+def test_image_runs_as_a_non_root_user():
+    dockerfile = (BASE_DIR / "Dockerfile").read_text().splitlines()
+    users = [line.split()[1] for line in dockerfile if line.startswith("USER ")]
+    assert users and users[-1] not in {"root", "0"}
+    assert dockerfile[0].startswith("FROM python:3.11-slim")
