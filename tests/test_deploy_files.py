@@ -50,4 +50,5 @@ def test_image_runs_as_a_non_root_user():
     dockerfile = (BASE_DIR / "Dockerfile").read_text().splitlines()
     users = [line.split()[1] for line in dockerfile if line.startswith("USER ")]
     assert users and users[-1] not in {"root", "0"}
-    assert dockerfile[0].startswith("FROM python:3.11-slim")
+    froms = [line for line in dockerfile if line.startswith("FROM ")]
+    assert froms[0].startswith("FROM python:3.11-slim")
