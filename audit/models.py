@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, transaction
 
 from audit.actions import Action
 
@@ -20,8 +20,21 @@ class AuditEventQuerySet(models.QuerySet):
         raise AppendOnlyError("Audit events cannot be deleted.")
 
     def _archive_delete(self) -> int:
-        """Delete for retention only (``audit.services.apply_retention``); see README."""
-        return models.QuerySet.delete(self)[0]
+        """Delete for retention only (``audit.services.apply_retention``); see README.
+
+        On PostgreSQL the append-only trigger lets a DELETE through only while the transaction
+        has ``audit.retention = 'on'``; it is switched on for this statement and off again.
+        """
+        connection = connections[self.db]
+        with transaction.atomic(using=self.db):
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL audit.retention = 'on'")
+            deleted = models.QuerySet.delete(self)[0]
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL audit.retention = 'off'")
+        return deleted
 
 
 class ActorType(models.TextChoices):
@@ -33,10 +46,18 @@ class ActorType(models.TextChoices):
 class AuditEvent(models.Model):
     """One thing that happened: who did what to which target, and what Microsoft said."""
 
-    at = models.DateTimeField(db_index=True)
+    at = models.DateTimeField()  # indexed with id in ``audit_at_id``
     actor_type = models.CharField(max_length=20, choices=ActorType.choices)
+    # DO_NOTHING without a database constraint: deleting a user or a tenant must not rewrite
+    # events (SET_NULL is an UPDATE, which the guards and the PostgreSQL trigger refuse). The
+    # labels keep who and which tenant; a dangling id simply no longer links anywhere.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
     )
     actor_label = models.CharField(max_length=254)
     action = models.CharField(max_length=64, choices=Action.choices, db_index=True)
@@ -47,7 +68,7 @@ class AuditEvent(models.Model):
         "tenants.CustomerTenant",
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
         related_name="audit_events",
         db_constraint=False,
     )
@@ -64,7 +85,8 @@ class AuditEvent(models.Model):
             models.Index(fields=["-at", "-id"], name="audit_at_id"),
             models.Index(fields=["tenant", "-at", "-id"], name="audit_tenant_at"),
             models.Index(fields=["action", "-at", "-id"], name="audit_action_at"),
-            models.Index(fields=["target_type", "target_id"], name="audit_target"),
+            models.Index(fields=["target_type", "target_id", "-at", "-id"], name="audit_target_at"),
+            models.Index(fields=["actor_label", "-at", "-id"], name="audit_actor_at"),
         ]
 
     def __str__(self) -> str:

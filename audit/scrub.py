@@ -12,13 +12,16 @@ from typing import Any
 REDACTED = "[redacted]"
 _SECRET_KEY = re.compile(
     r"(?i)(secret|password|passwd|token|access_?key|api_?key|authorization|signature|"
-    r"credential|cookie|private_?key|client_assertion|^code$|^state$)"
+    r"credential|cookie|private_?key|client_assertion|hmac|sas_?key|connection_?string|"
+    r"pwd|^key$|^code$|^state$)"
 )
 _SECRET_VALUE = re.compile(
     r"(eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"
-    r"|(?i:bearer)\s+\S+"
+    r"|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"
     r"|HMAC-SHA256\s+\S+"
-    r"|(?i:sig)=[A-Za-z0-9%+/=]{10,})"
+    r"|(?i:sig)=[A-Za-z0-9%+/=]{10,}"
+    # key=value pairs in connection strings and query strings (accesskey=…; client_secret=…)
+    r"|(?<!\w)(?i:accesskey|access_key|client_secret|password|secret|code)=[^&;\s]+)"
 )
 _MAX_DEPTH = 20
 

@@ -32,14 +32,25 @@ def _carry_request_id(headers: dict | None = None, **kwargs) -> None:
 
 @task_prerun.connect
 def _restore_request_id(task=None, **kwargs) -> None:
-    from portal.request_context import new_request_id, set_request_id
+    """A worker takes the id from the message; an eager task keeps its caller's id.
 
-    request_id = getattr(task.request, "request_id", None) if task else None
-    set_request_id(request_id or new_request_id())
+    The caller's id is remembered on the task request and put back after the task, so an eager
+    task run inside a request does not wipe the request's id.
+    """
+    from portal.request_context import get_request_id, new_request_id, set_request_id
+
+    if task is None:
+        return
+    previous = get_request_id()
+    task.request.portal_previous_request_id = previous
+    carried = getattr(task.request, "request_id", None)
+    if task.request.is_eager:
+        carried = carried or previous
+    set_request_id(carried or new_request_id())
 
 
 @task_postrun.connect
-def _clear_request_id(**kwargs) -> None:
+def _clear_request_id(task=None, **kwargs) -> None:
     from portal.request_context import set_request_id
 
-    set_request_id(None)
+    set_request_id(getattr(task.request, "portal_previous_request_id", None) if task else None)
