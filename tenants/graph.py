@@ -1,0 +1,430 @@
+"""Microsoft Graph for the portal: the one place that calls Graph (msgraph-sdk) and Entra ID (MSAL).
+
+Every function is synchronous, keyword-only and returns plain dataclasses; each runs its
+coroutines on a fresh event loop (``asyncio.run``), so Celery tasks and views can call it.
+Errors are ``GraphError`` (``permanent`` says whether retrying can help). Transient failures
+(429, 5xx, timeouts, dropped connections) are retried here with capped exponential backoff that
+honours ``Retry-After``; the SDK's own retry middleware is switched off so the budget is ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+from kiota_abstractions.api_error import APIError
+from kiota_authentication_azure.azure_identity_authentication_provider import (
+    AzureIdentityAuthenticationProvider,
+)
+from kiota_http.middleware.options import RetryHandlerOption, UrlReplaceHandlerOption
+from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph_core import GraphClientFactory
+
+from tenants.graph_auth import (
+    GRAPH_SCOPES,
+    GraphError,
+    MsalCredential,
+    acquire_app_token,
+    acquire_user_token_by_password,
+    ca_verify,
+    parse_retry_after,
+    reset_token_caches,
+    resolve_tenant,
+    should_retry,
+)
+from tenants.graph_models import (
+    Application,
+    AppRoleAssignment,
+    Group,
+    Organization,
+    PermissionGrant,
+    ServicePrincipal,
+    User,
+)
+
+__all__ = [
+    "AppRoleAssignment",
+    "Application",
+    "GraphError",
+    "Group",
+    "Organization",
+    "PermissionGrant",
+    "ServicePrincipal",
+    "User",
+    "acquire_app_token",
+    "acquire_user_token_by_password",
+    "create_service_principal",
+    "find_service_principal",
+    "get_application",
+    "get_group",
+    "get_organization",
+    "get_user",
+    "list_app_role_assignments",
+    "list_permission_grants",
+    "reset_token_caches",
+    "resolve_tenant",
+    "search_groups",
+    "search_users",
+    "user_group_ids",
+]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_PAGES = 500  # 500 pages of up to 999 items: far beyond any tenant we serve
+
+
+# --- plumbing ---------------------------------------------------------------------------------
+
+
+def _client(tenant_id: str) -> GraphServiceClient:
+    """A Graph client for one tenant: our CA trust, our timeout, our base URL, no SDK retries."""
+    timeout = float(settings.MICROSOFT_HTTP_TIMEOUT)
+    http = httpx.AsyncClient(verify=ca_verify(), timeout=httpx.Timeout(timeout))
+    options = {
+        RetryHandlerOption.get_key(): RetryHandlerOption(max_retries=0, should_retry=False),
+        UrlReplaceHandlerOption.get_key(): UrlReplaceHandlerOption(
+            enabled=True, replacement_pairs={"/users/me-token-to-replace": "/me"}
+        ),
+    }
+    http = GraphClientFactory.create_with_default_middleware(client=http, options=options)
+    graph_host = urlsplit(settings.GRAPH_BASE_URL).hostname or ""
+    auth = AzureIdentityAuthenticationProvider(
+        MsalCredential(tenant_id), scopes=GRAPH_SCOPES, allowed_hosts=[graph_host]
+    )
+    adapter = GraphRequestAdapter(auth, client=http)
+    adapter.base_url = settings.GRAPH_BASE_URL.rstrip("/")
+    return GraphServiceClient(request_adapter=adapter)
+
+
+def _to_graph_error(exc: BaseException) -> GraphError:
+    if isinstance(exc, GraphError):
+        return exc
+    if isinstance(exc, APIError):
+        status = exc.response_status_code
+        code, message = "", exc.message or ""
+        odata = getattr(exc, "error", None)
+        if odata is not None:
+            code, message = odata.code or "", odata.message or message
+        headers = {k.lower(): v for k, v in (exc.response_headers or {}).items()}
+        retry_after = headers.get("retry-after")
+        if isinstance(retry_after, list | tuple):
+            retry_after = retry_after[0] if retry_after else None
+        return GraphError.from_status(
+            status,
+            message or f"Graph answered HTTP {status}",
+            code,
+            retry_after=parse_retry_after(retry_after),
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return GraphError("Graph did not answer in time.", permanent=False, code="timeout")
+    if isinstance(exc, httpx.TransportError):
+        return GraphError(f"Cannot reach Graph: {exc}", permanent=False, code="network")
+    return GraphError(f"Unexpected Graph failure: {exc!r}", permanent=True, code="unexpected")
+
+
+async def _retrying(
+    make_call: Callable[[], Awaitable[T]], *, what: str, idempotent: bool = True
+) -> T:
+    waited, attempt = 0.0, 0
+    while True:
+        try:
+            return await make_call()
+        except Exception as exc:
+            error = _to_graph_error(exc)
+            delay = should_retry(error, attempt, waited, idempotent=idempotent)
+            if delay < 0:
+                raise error from exc
+            logger.warning("Graph %s failed (%s); retry in %.1fs", what, error, delay)
+            await asyncio.sleep(delay)
+            waited, attempt = waited + delay, attempt + 1
+
+
+async def _all_pages(builder: Any, first: Callable[[], Awaitable[Any]], *, what: str) -> list:
+    page = await _retrying(first, what=what)
+    items = list(page.value or [])
+    for _ in range(MAX_PAGES):
+        next_link = page.odata_next_link
+        if not next_link:
+            return items
+        page = await _retrying(lambda link=next_link: builder.with_url(link).get(), what=what)
+        items.extend(page.value or [])
+    raise GraphError(f"Graph {what}: more than {MAX_PAGES} pages", permanent=True)
+
+
+def _run(tenant_id: str, work: Callable[[GraphServiceClient], Awaitable[T]]) -> T:
+    """Get the token first (clear errors, retried), then run ``work`` on a fresh event loop."""
+    tenant_id = str(tenant_id)
+    acquire_app_token(tenant_id=tenant_id)
+
+    async def main() -> T:
+        client = _client(tenant_id)
+        try:
+            return await work(client)
+        finally:
+            await client.request_adapter._http_client.aclose()
+
+    return asyncio.run(main())
+
+
+def _query(config_cls: Any, **params: Any) -> Any:
+    return config_cls(query_parameters=config_cls.QueryParameters(**params))
+
+
+def _quote(value: str) -> str:
+    """A string literal for OData $filter (single quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sp(item: Any) -> ServicePrincipal:
+    return ServicePrincipal(
+        id=item.id, app_id=item.app_id or "", display_name=item.display_name or ""
+    )
+
+
+def _group(item: Any) -> Group:
+    return Group(
+        id=item.id, display_name=item.display_name or "", description=item.description or ""
+    )
+
+
+def _user(item: Any) -> User:
+    return User(
+        id=item.id,
+        display_name=item.display_name or "",
+        user_principal_name=item.user_principal_name or "",
+        mail=item.mail or "",
+    )
+
+
+def _not_found_is_none(error: GraphError) -> bool:
+    return error.status == 404
+
+
+# --- public functions -------------------------------------------------------------------------
+
+
+def get_organization(*, tenant_id: str) -> Organization:
+    """Name and verified domains of the tenant (``GET /organization``)."""
+
+    async def work(client: GraphServiceClient) -> Organization:
+        page = await _retrying(lambda: client.organization.get(), what="organization")
+        org = (page.value or [None])[0]
+        if org is None:
+            raise GraphError("Graph returned no organization.", permanent=True)
+        domains = org.verified_domains or []
+        default = next((d.name for d in domains if d.is_default), "")
+        return Organization(
+            tenant_id=str(org.id or tenant_id),
+            display_name=org.display_name or "",
+            verified_domains=[d.name for d in domains if d.name],
+            default_domain=default or (domains[0].name if domains else ""),
+        )
+
+    return _run(tenant_id, work)
+
+
+def find_service_principal(*, tenant_id: str, app_id: str) -> ServicePrincipal | None:
+    """The service principal of ``app_id`` in the tenant, or None."""
+    from msgraph.generated.service_principals.service_principals_request_builder import (
+        ServicePrincipalsRequestBuilder as B,
+    )
+
+    async def work(client: GraphServiceClient) -> ServicePrincipal | None:
+        config = _query(
+            B.ServicePrincipalsRequestBuilderGetRequestConfiguration,
+            filter=f"appId eq {_quote(app_id)}",
+        )
+        page = await _retrying(
+            lambda: client.service_principals.get(request_configuration=config),
+            what="service principal lookup",
+        )
+        return _sp(page.value[0]) if page.value else None
+
+    return _run(tenant_id, work)
+
+
+def create_service_principal(*, tenant_id: str, app_id: str) -> ServicePrincipal:
+    """Create the service principal of ``app_id`` (needs Application.ReadWrite.All)."""
+    from msgraph.generated.models.service_principal import ServicePrincipal as SpModel
+
+    async def work(client: GraphServiceClient) -> ServicePrincipal:
+        created = await _retrying(
+            lambda: client.service_principals.post(SpModel(app_id=app_id)),
+            what="service principal creation",
+            idempotent=False,
+        )
+        return _sp(created)
+
+    return _run(tenant_id, work)
+
+
+def list_permission_grants(
+    *, tenant_id: str, client_id: str, resource_id: str
+) -> list[PermissionGrant]:
+    """Delegated grants from the client service principal to the resource service principal."""
+    from msgraph.generated.oauth2_permission_grants import oauth2_permission_grants_request_builder
+
+    B = oauth2_permission_grants_request_builder.Oauth2PermissionGrantsRequestBuilder
+
+    async def work(client: GraphServiceClient) -> list[PermissionGrant]:
+        config = _query(
+            B.Oauth2PermissionGrantsRequestBuilderGetRequestConfiguration,
+            filter=f"clientId eq {_quote(client_id)} and resourceId eq {_quote(resource_id)}",
+        )
+        builder = client.oauth2_permission_grants
+        items = await _all_pages(
+            builder, lambda: builder.get(request_configuration=config), what="permission grants"
+        )
+        return [
+            PermissionGrant(
+                id=i.id or "",
+                client_id=i.client_id or "",
+                resource_id=i.resource_id or "",
+                consent_type=i.consent_type or "",
+                scope=i.scope or "",
+            )
+            for i in items
+        ]
+
+    return _run(tenant_id, work)
+
+
+def list_app_role_assignments(*, sp_id: str, tenant_id: str) -> list[AppRoleAssignment]:
+    """Who is assigned to the service principal ``sp_id`` (``appRoleAssignedTo``)."""
+
+    async def work(client: GraphServiceClient) -> list[AppRoleAssignment]:
+        builder = client.service_principals.by_service_principal_id(sp_id).app_role_assigned_to
+        items = await _all_pages(builder, lambda: builder.get(), what="app role assignments")
+        return [
+            AppRoleAssignment(
+                id=i.id or "",
+                principal_id=str(i.principal_id or ""),
+                principal_type=i.principal_type or "",
+                principal_display_name=i.principal_display_name or "",
+                app_role_id=str(i.app_role_id or ""),
+            )
+            for i in items
+        ]
+
+    return _run(tenant_id, work)
+
+
+def get_application(*, tenant_id: str, app_id: str) -> Application | None:
+    """The app registration of ``app_id`` in its home tenant, or None."""
+    from msgraph.generated.applications.applications_request_builder import (
+        ApplicationsRequestBuilder as B,
+    )
+
+    async def work(client: GraphServiceClient) -> Application | None:
+        config = _query(
+            B.ApplicationsRequestBuilderGetRequestConfiguration, filter=f"appId eq {_quote(app_id)}"
+        )
+        page = await _retrying(
+            lambda: client.applications.get(request_configuration=config), what="application"
+        )
+        if not page.value:
+            return None
+        app = page.value[0]
+        access: dict[str, dict[str, set[str]]] = {}
+        for rra in app.required_resource_access or []:
+            kinds = access.setdefault(rra.resource_app_id or "", {"Scope": set(), "Role": set()})
+            for ra in rra.resource_access or []:
+                kinds.setdefault(ra.type or "", set()).add(str(ra.id))
+        return Application(
+            id=app.id or "",
+            app_id=app.app_id or "",
+            display_name=app.display_name or "",
+            sign_in_audience=app.sign_in_audience or "",
+            redirect_uris=list((app.web.redirect_uris if app.web else None) or []),
+            required_resource_access=access,
+        )
+
+    return _run(tenant_id, work)
+
+
+def search_groups(*, tenant_id: str, query: str, top: int = 20) -> list[Group]:
+    """Groups whose display name starts with ``query`` (one page of at most ``top``)."""
+    from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder as B
+
+    async def work(client: GraphServiceClient) -> list[Group]:
+        params: dict[str, Any] = {"top": top, "select": ["id", "displayName", "description"]}
+        if query.strip():
+            params["filter"] = f"startswith(displayName,{_quote(query.strip())})"
+        config = _query(B.GroupsRequestBuilderGetRequestConfiguration, **params)
+        page = await _retrying(
+            lambda: client.groups.get(request_configuration=config), what="group search"
+        )
+        return [_group(g) for g in (page.value or [])[:top]]
+
+    return _run(tenant_id, work)
+
+
+def get_group(*, tenant_id: str, group_id: str) -> Group | None:
+    """One group by object id, or None when it does not exist."""
+
+    async def work(client: GraphServiceClient) -> Group | None:
+        try:
+            item = await _retrying(lambda: client.groups.by_group_id(group_id).get(), what="group")
+        except GraphError as error:
+            if _not_found_is_none(error):
+                return None
+            raise
+        return _group(item)
+
+    return _run(tenant_id, work)
+
+
+def search_users(*, tenant_id: str, query: str, top: int = 20) -> list[User]:
+    """Users whose display name or user principal name starts with ``query``."""
+    from msgraph.generated.users.users_request_builder import UsersRequestBuilder as B
+
+    async def work(client: GraphServiceClient) -> list[User]:
+        params: dict[str, Any] = {
+            "top": top,
+            "select": ["id", "displayName", "userPrincipalName", "mail"],
+        }
+        if query.strip():
+            q = _quote(query.strip())
+            params["filter"] = f"startswith(displayName,{q}) or startswith(userPrincipalName,{q})"
+        config = _query(B.UsersRequestBuilderGetRequestConfiguration, **params)
+        page = await _retrying(
+            lambda: client.users.get(request_configuration=config), what="user search"
+        )
+        return [_user(u) for u in (page.value or [])[:top]]
+
+    return _run(tenant_id, work)
+
+
+def get_user(*, tenant_id: str, id_or_upn: str) -> User | None:
+    """One user by object id or user principal name, or None."""
+
+    async def work(client: GraphServiceClient) -> User | None:
+        try:
+            item = await _retrying(lambda: client.users.by_user_id(id_or_upn).get(), what="user")
+        except GraphError as error:
+            if _not_found_is_none(error):
+                return None
+            raise
+        return _user(item)
+
+    return _run(tenant_id, work)
+
+
+def user_group_ids(*, tenant_id: str, user_id: str) -> set[str]:
+    """Ids of every group the user belongs to, directly or through nested groups."""
+
+    async def work(client: GraphServiceClient) -> set[str]:
+        builder = client.users.by_user_id(user_id).transitive_member_of
+        items = await _all_pages(builder, lambda: builder.get(), what="group membership")
+        return {
+            str(i.id)
+            for i in items
+            if (i.odata_type or "#microsoft.graph.group") == "#microsoft.graph.group"
+        }
+
+    return _run(tenant_id, work)

@@ -1,0 +1,307 @@
+"""Tokens from Entra ID with MSAL, and the error and retry rules shared with ``tenants.graph``.
+
+Only ``tenants.graph`` and this module talk to Microsoft. Settings are read at call time
+(tests point them at cloudsim after start-up). One MSAL application per (client, authority)
+lives for the process, so its token cache is reused until tokens near expiry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+from urllib.parse import quote, urlsplit
+
+import msal
+import requests
+from azure.core.credentials import AccessToken
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
+MICROSOFT_LOGIN_HOSTS = frozenset(
+    {
+        "login.microsoftonline.com",
+        "login.microsoft.com",
+        "login.windows.net",
+        "sts.windows.net",
+        "login.microsoftonline.us",
+        "login.partner.microsoftonline.cn",
+        "login.chinacloudapi.cn",
+    }
+)
+GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+# Retry budget: bounded in attempts and in total waiting, whatever Retry-After says.
+MAX_ATTEMPTS = 4
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+RETRY_AFTER_CAP = 30.0
+TOTAL_WAIT_CAP = 60.0
+
+T = TypeVar("T")
+
+
+class GraphError(Exception):
+    """A failed call to Entra ID or Graph. ``permanent`` says whether retrying can help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status: int | None = None,
+        code: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message, self.permanent, self.status, self.code = message, permanent, status, code
+        self.retry_after = retry_after
+
+    @classmethod
+    def from_status(cls, status: int | None, message: str, code: str = "", retry_after=None):
+        transient = status is None or status == 429 or status >= 500
+        return cls(
+            message, permanent=not transient, status=status, code=code, retry_after=retry_after
+        )
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.code:
+            parts.append(f"[{self.code}]")
+        if self.status:
+            parts.append(f"(HTTP {self.status})")
+        return " ".join(parts)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds only; dates are rare on Graph)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def retry_delay(attempt: int, error: GraphError) -> float:
+    """Seconds before retry ``attempt`` (0-based): Retry-After (capped) or jittered backoff."""
+    if error.retry_after is not None:
+        return min(error.retry_after, RETRY_AFTER_CAP)
+    backoff = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
+    return backoff * (0.5 + random.random() / 2)  # noqa: S311 (jitter, not a secret)
+
+
+def should_retry(error: GraphError, attempt: int, waited: float, *, idempotent: bool) -> float:
+    """The delay before the next attempt, or -1 when the error must be raised."""
+    if error.permanent or attempt + 1 >= MAX_ATTEMPTS:
+        return -1
+    if not idempotent and error.status != 429:  # a 5xx on a create may have created it
+        return -1
+    delay = retry_delay(attempt, error)
+    return -1 if waited + delay > TOTAL_WAIT_CAP else delay
+
+
+def call_with_retries(fn: Callable[[], T], *, what: str) -> T:
+    """Run ``fn`` (which raises GraphError), retrying transient errors within the budget."""
+    waited = 0.0
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            return fn()
+        except GraphError as error:
+            delay = should_retry(error, attempt, waited, idempotent=True)
+            if delay < 0:
+                raise
+            logger.warning("%s failed (%s); retry in %.1fs", what, error, delay)
+            time.sleep(delay)
+            waited += delay
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _TimeoutSession(requests.Session):
+    """A requests session that trusts the configured CA and never waits forever."""
+
+    def __init__(self, verify: str | bool, timeout: float) -> None:
+        super().__init__()
+        self.verify, self._timeout = verify, timeout
+
+    def request(self, method, url, **kwargs):
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
+        return super().request(method, url, **kwargs)
+
+
+def ca_verify() -> str | bool:
+    return settings.MICROSOFT_CA_BUNDLE or True
+
+
+def http_session() -> requests.Session:
+    return _TimeoutSession(ca_verify(), float(settings.MICROSOFT_HTTP_TIMEOUT))
+
+
+def authority_host() -> str:
+    return settings.ENTRA_AUTHORITY_HOST.rstrip("/")
+
+
+def is_microsoft_host(url: str) -> bool:
+    return (urlsplit(url).hostname or "").lower() in MICROSOFT_LOGIN_HOSTS
+
+
+_apps: dict[tuple[str, ...], msal.ConfidentialClientApplication] = {}
+_apps_lock = threading.Lock()
+
+
+def _app(tenant_id: str) -> msal.ConfidentialClientApplication:
+    host = authority_host()
+    authority = f"{host}/{tenant_id}"
+    secret = settings.ENTRA_CLIENT_SECRET
+    key = (
+        settings.ENTRA_CLIENT_ID,
+        authority,
+        str(settings.MICROSOFT_CA_BUNDLE),
+        hashlib.sha256(secret.encode()).hexdigest(),
+    )
+    with _apps_lock:
+        app = _apps.get(key)
+        if app is None:
+            try:
+                app = msal.ConfidentialClientApplication(
+                    settings.ENTRA_CLIENT_ID,
+                    client_credential=secret,
+                    authority=authority,
+                    http_client=http_session(),
+                    instance_discovery=False if not is_microsoft_host(host) else None,
+                    token_cache=msal.TokenCache(),
+                )
+            except requests.RequestException as exc:
+                raise GraphError(
+                    f"Cannot reach the sign-in service: {exc}", permanent=False
+                ) from exc
+            except ValueError as exc:  # MSAL: authority metadata unavailable (unknown tenant)
+                raise GraphError(
+                    f"The sign-in service does not know tenant {tenant_id}: {exc}",
+                    permanent=True,
+                    code="tenant_not_found",
+                ) from exc
+            _apps[key] = app
+        return app
+
+
+def reset_token_caches() -> None:
+    """Forget every MSAL application and its cached tokens (tests, secret rotation)."""
+    with _apps_lock:
+        _apps.clear()
+
+
+def _token_from_result(result: dict | None, what: str) -> str:
+    if result and "access_token" in result:
+        return result["access_token"]
+    result = result or {}
+    error = result.get("error", "no_token")
+    description = (result.get("error_description") or "").splitlines()[0:1]
+    codes = result.get("error_codes") or []
+    code = f"AADSTS{codes[0]}" if codes else error
+    transient = error in {"temporarily_unavailable", "server_error"}
+    raise GraphError(
+        f"{what} refused: {description[0] if description else error}",
+        permanent=not transient,
+        code=code,
+    )
+
+
+def acquire_app_token(*, tenant_id: str, scopes: list[str] | None = None) -> str:
+    """An app-only access token for ``tenant_id`` (client credentials; cached per process)."""
+
+    def attempt() -> str:
+        app = _app(str(tenant_id))
+        try:
+            result = app.acquire_token_for_client(scopes=scopes or GRAPH_SCOPES)
+        except requests.RequestException as exc:
+            raise GraphError(f"Cannot reach the sign-in service: {exc}", permanent=False) from exc
+        return _token_from_result(result, f"Token for tenant {tenant_id}")
+
+    return call_with_retries(attempt, what=f"token for {tenant_id}")
+
+
+def acquire_user_token_by_password(
+    *, tenant_id: str, username: str, password: str, scopes: list[str]
+) -> str:
+    """Demo only (CLOUDSIM_MODE): a delegated token for a test user (ROPC)."""
+    app = _app(str(tenant_id))
+    try:
+        result = app.acquire_token_by_username_password(username, password, scopes=scopes)
+    except requests.RequestException as exc:
+        raise GraphError(f"Cannot reach the sign-in service: {exc}", permanent=False) from exc
+    return _token_from_result(result, f"Sign-in of {username}")
+
+
+def normalize_tenant_id(value: str) -> str | None:
+    """The canonical GUID text when ``value`` is a GUID, else None."""
+    try:
+        return str(uuid.UUID(value.strip()))
+    except (ValueError, AttributeError):
+        return None
+
+
+def resolve_tenant(domain_or_id: str) -> str:
+    """The tenant GUID for a GUID or a verified domain, from the OpenID configuration.
+
+    Raises GraphError(permanent=True, code="unknown_domain") when Entra ID does not know it.
+    """
+    guid = normalize_tenant_id(domain_or_id)
+    if guid:
+        return guid
+    domain = domain_or_id.strip().lower()
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", domain):
+        raise GraphError(
+            f"{domain_or_id!r} is neither a tenant id nor a domain name.",
+            permanent=True,
+            code="malformed",
+        )
+    url = f"{authority_host()}/{quote(domain)}/v2.0/.well-known/openid-configuration"
+
+    def attempt() -> str:
+        try:
+            response = http_session().get(url)
+        except requests.RequestException as exc:
+            raise GraphError(f"Cannot reach the sign-in service: {exc}", permanent=False) from exc
+        if response.status_code in (400, 404):
+            raise GraphError(
+                f"Entra ID knows no tenant with the domain {domain}.",
+                permanent=True,
+                status=response.status_code,
+                code="unknown_domain",
+            )
+        if response.status_code != 200:
+            raise GraphError.from_status(
+                response.status_code,
+                "The sign-in service did not answer the tenant lookup.",
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        try:
+            issuer = response.json().get("issuer") or response.json().get("token_endpoint", "")
+        except ValueError as exc:
+            raise GraphError("The tenant lookup returned no JSON.", permanent=False) from exc
+        match = GUID_RE.search(issuer or "")
+        if not match:
+            raise GraphError(f"No tenant id in the issuer {issuer!r}.", permanent=True)
+        return match.group(0).lower()
+
+    return call_with_retries(attempt, what=f"tenant lookup for {domain}")
+
+
+class MsalCredential:
+    """An azure-core TokenCredential backed by the MSAL app of one tenant (for msgraph-sdk)."""
+
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+
+    def get_token(self, *scopes: str, **_kwargs) -> AccessToken:
+        token = acquire_app_token(tenant_id=self.tenant_id, scopes=list(scopes) or GRAPH_SCOPES)
+        # MSAL refreshes from its own cache; the SDK asks again for every request.
+        return AccessToken(token, int(time.time()) + 300)
