@@ -206,6 +206,12 @@ MICROSOFT_HTTP_TIMEOUT = env.float("MICROSOFT_HTTP_TIMEOUT", default=20.0)
 ENTRA_AUTO_PROVISION_ROLE = env.str("ENTRA_AUTO_PROVISION_ROLE", default="")
 ACS_CLIENTS_APP_ID = "2a04943b-b6a7-4f65-8786-2bb6131b59f6"
 ACS_API_VERSION = env.str("ACS_API_VERSION", default="2025-03-02-preview")
+# Sync: requests in flight per resource, entries per merge-patch, how long a run's lock lives
+# without a heartbeat (a killed worker's resource is free again after this), debounce of changes.
+ACS_SYNC_CONCURRENCY = env.int("ACS_SYNC_CONCURRENCY", default=8)
+ACS_SYNC_BATCH_SIZE = env.int("ACS_SYNC_BATCH_SIZE", default=100)
+ACS_SYNC_LOCK_SECONDS = env.int("ACS_SYNC_LOCK_SECONDS", default=120)
+ACS_SYNC_DEBOUNCE_SECONDS = env.int("ACS_SYNC_DEBOUNCE_SECONDS", default=3)
 CONSENT_LINK_DAYS = env.int("CONSENT_LINK_DAYS", default=14)
 CONSENT_STATE_MAX_AGE = env.int("CONSENT_STATE_MAX_AGE", default=30 * 60)
 # Demo only: lets the access check run a real token exchange with a simulated user's password.
