@@ -143,3 +143,31 @@ class SyncRun(models.Model):
         if self.status in (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED):
             return 100
         return int(100 * self.done / self.planned) if self.planned else 0
+
+
+class DriftEntry(models.Model):
+    """A remote assignment the portal did not make and does not know, seen by the last sync.
+
+    Nothing touches it remotely until an operator adopts it (it becomes an Assignment) or asks
+    for its removal (``remove_requested``: the next sync deletes it remotely, then this row).
+    """
+
+    resource = models.ForeignKey(AcsResource, on_delete=models.CASCADE, related_name="drift")
+    object_id = models.UUIDField()
+    tenant_id = models.CharField(max_length=64, blank=True)
+    principal_type = models.CharField(max_length=16, blank=True)
+    client_ids = models.JSONField(default=list, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+    remove_requested = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["resource", "object_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "object_id"], name="unique_drift_per_resource"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Remote {self.principal_type or 'assignment'} {self.object_id} on {self.resource}"
