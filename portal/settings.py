@@ -184,6 +184,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 VERIFY_INTERVAL_MINUTES = env.int("VERIFY_INTERVAL_MINUTES", default=60)
 SYNC_INTERVAL_MINUTES = env.int("SYNC_INTERVAL_MINUTES", default=15)
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)
+# Where the retention job writes gzipped JSON lines of events before deleting them.
+AUDIT_ARCHIVE_DIR = Path(env.str("AUDIT_ARCHIVE_DIR", default=str(VAR_DIR / "audit-archive")))
 CELERY_BEAT_SCHEDULE = {
     "reverify-tenants": {
         "task": "tenants.tasks.verify_all_tenants",
