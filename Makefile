@@ -21,6 +21,8 @@ run: $(STAMP)
 	$(BIN)/python -m portal.demo
 
 test: $(STAMP)
+	@test -f node_modules/axe-core/axe.min.js || ! command -v npm >/dev/null || \
+		npm install --no-save --silent --no-audit --no-fund axe-core@4 >/dev/null 2>&1 || true
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -8,6 +8,7 @@ broker under var/test). Tests that use them need committed data: mark them
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -17,9 +18,7 @@ from django.conf import settings
 from portal.models import Role, User
 
 pytest_plugins = (
-    ["cloudsim.pytest_plugin"]
-    if __import__("importlib.util").util.find_spec("cloudsim.pytest_plugin")
-    else []
+    ["cloudsim.pytest_plugin"] if importlib.util.find_spec("cloudsim.pytest_plugin") else []
 )
 
 PASSWORD = "correct-horse-battery-staple-42"

@@ -1,0 +1,52 @@
+"""Journey 1 (start): an operator signs in with a local account protected by TOTP MFA."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+
+from portal.models import Role
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _current_code(secret: str) -> str:
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+
+
+def test_operator_signs_in_with_password_and_totp(page, make_user, shot):
+    user = make_user("omar@contoso.example", Role.OPERATOR, display_name="Omar Operator")
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+
+    page.goto("/")
+    page.wait_for_url("**/accounts/login/**")
+    shot(page, "01-sign-in")
+    page.get_by_label("Email").fill("omar@contoso.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+
+    page.get_by_placeholder("Code").fill(_current_code(secret))
+    shot(page, "02-mfa")
+    page.get_by_role("button", name="Sign In").click()
+
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    assert "Omar Operator" in page.inner_text("header")
+    shot(page, "03-dashboard")
+
+
+def test_wrong_totp_code_keeps_the_operator_out(page, make_user):
+    user = make_user("omar@contoso.example", Role.OPERATOR)
+    TOTP.activate(user, generate_totp_secret())
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill("omar@contoso.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_placeholder("Code").fill("000000")
+    page.get_by_role("button", name="Sign In").click()
+    assert page.get_by_text("Incorrect code.").is_visible()
+    page.goto("/")
+    assert "/accounts/login/" in page.url or "/accounts/2fa/" in page.url
