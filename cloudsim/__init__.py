@@ -1,0 +1,1 @@
+"""cloudsim: a stateful local emulator of Entra ID login, Microsoft Graph and ACS."""

@@ -1,0 +1,208 @@
+"""The admin API (JSON, on its own listener): state, consent shortcuts, faults, stats."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import ids
+from .acs import ASSIGNMENT, Acs
+from .faults import FaultRule
+from .httpkit import Request, Response, Router, json_response
+from .seed import seed_big_tenant
+
+if TYPE_CHECKING:
+    from .app import CloudSim
+
+
+def _error(status: int, message: str) -> Response:
+    return json_response(status, {"error": {"code": "BadRequest", "message": message}})
+
+
+def router(sim: CloudSim) -> Router:
+    d = sim.directory
+    r = Router()
+
+    def body(req: Request) -> dict:
+        data = req.json() if req.body else {}
+        return data if isinstance(data, dict) else {}
+
+    def tenant_or_404(req: Request):
+        t = d.tenant(req.params["tid"])
+        if not t:
+            return None, _error(404, f"unknown tenant {req.params['tid']}")
+        return t, None
+
+    def health(req: Request) -> Response:
+        return json_response(200, {"status": "ok", "scenario": sim.scenario_name})
+
+    def endpoints(req: Request) -> Response:
+        return json_response(200, sim.endpoints())
+
+    def reset(req: Request) -> Response:
+        sim.reset(body(req).get("scenario"))
+        return json_response(200, {"reset": True, "scenario": sim.scenario_name})
+
+    def big(req: Request) -> Response:
+        if not d.tenant(ids.TAILSPIN_TENANT_ID):
+            seed_big_tenant(sim.store)
+        return json_response(200, {"tenant": ids.TAILSPIN_TENANT_ID})
+
+    def tenants(req: Request) -> Response:
+        return json_response(
+            200, {"value": [{"id": t["id"], "displayName": t["displayName"]} for t in d.tenants()]}
+        )
+
+    def consent(req: Request) -> Response:
+        t, err = tenant_or_404(req)
+        if err:
+            return err
+        _, app = d.application_by_app_id(sim.operator_app["client_id"])
+        try:
+            sp = d.grant_admin_consent(t["id"], app)
+        except Exception as exc:
+            return _error(409, f"consent failed: {exc}")
+        return json_response(200, {"servicePrincipalId": sp["id"]})
+
+    def revoke(req: Request) -> Response:
+        t, err = tenant_or_404(req)
+        if err:
+            return err
+        return json_response(
+            200, {"revoked": d.revoke_consent(t["id"], sim.operator_app["client_id"])}
+        )
+
+    def acs_sp_create(req: Request) -> Response:
+        t, err = tenant_or_404(req)
+        if err:
+            return err
+        sp = d.sp_by_app_id(t["id"], ids.ACS_CLIENTS_APP_ID) or d.create_service_principal(
+            t["id"], ids.ACS_CLIENTS_APP_ID
+        )
+        return json_response(200, {"id": sp["id"]})
+
+    def acs_sp_delete(req: Request) -> Response:
+        t, err = tenant_or_404(req)
+        if err:
+            return err
+        sp = d.sp_by_app_id(t["id"], ids.ACS_CLIENTS_APP_ID)
+        return json_response(
+            200, {"deleted": bool(sp) and d.delete_service_principal(t["id"], sp["id"])}
+        )
+
+    def acs_sp_assign(req: Request) -> Response:
+        t, err = tenant_or_404(req)
+        if err:
+            return err
+        sp = d.sp_by_app_id(t["id"], ids.ACS_CLIENTS_APP_ID)
+        group = d.group(t["id"], str(body(req).get("groupId", "")))
+        if not sp or not group:
+            return _error(404, "ACS Clients service principal or group not found")
+        doc = d.assign_app_role(
+            t["id"],
+            principal=group,
+            principal_type="Group",
+            resource=sp,
+            app_role_id="00000000-0000-0000-0000-000000000000",
+        )
+        return json_response(200, doc)
+
+    def acs_sp_unassign(req: Request) -> Response:
+        t, err = tenant_or_404(req)
+        if err:
+            return err
+        sp = d.sp_by_app_id(t["id"], ids.ACS_CLIENTS_APP_ID)
+        removed = d.unassign_principal(t["id"], sp["id"], req.params["gid"]) if sp else 0
+        return json_response(200, {"removed": removed})
+
+    def redirect_uris(req: Request) -> Response:
+        uris = body(req).get("redirectUris") or body(req).get("redirect_uris") or []
+        return json_response(200, {"redirectUris": sim.add_redirect_uris(list(uris))})
+
+    def acs_list(req: Request) -> Response:
+        name = req.params["resource"]
+        if not sim.acs_resource(name):
+            return _error(404, f"unknown ACS resource {name}")
+        return json_response(200, {"value": sim.store.list(ASSIGNMENT, name)})
+
+    def acs_seed(req: Request) -> Response:
+        name = req.params["resource"]
+        if not sim.acs_resource(name):
+            return _error(404, f"unknown ACS resource {name}")
+        data = body(req)
+        entries = data.get("value", [data])
+        docs = []
+        for e in entries:
+            problem = Acs.validate(str(e.get("objectId", "")), e)
+            if problem:
+                return _error(400, problem)
+            docs.append(Acs.doc(e["objectId"], e))
+        sim.store.put_many(ASSIGNMENT, name, [(doc["objectId"], doc) for doc in docs])
+        return json_response(200, {"value": docs})
+
+    def acs_clear(req: Request) -> Response:
+        name = req.params["resource"]
+        with sim.store.transaction():
+            for doc in sim.store.list(ASSIGNMENT, name):
+                sim.store.delete(ASSIGNMENT, name, doc["objectId"])
+        return json_response(200, {"cleared": name})
+
+    def faults_get(req: Request) -> Response:
+        return json_response(200, {"value": sim.faults.rules()})
+
+    def faults_add(req: Request) -> Response:
+        data = body(req)
+        try:
+            if "seed" in data:
+                sim.faults.seed(int(data["seed"]))
+            rules = [
+                FaultRule.from_dict(f) for f in data.get("value", [data] if "kind" in data else [])
+            ]
+        except (KeyError, ValueError) as exc:
+            return _error(400, str(exc))
+        for rule in rules:
+            sim.faults.add(rule)
+        return json_response(200, {"value": sim.faults.rules()})
+
+    def faults_clear(req: Request) -> Response:
+        sim.faults.clear()
+        return json_response(200, {"value": []})
+
+    def limits_get(req: Request) -> Response:
+        return json_response(200, sim.rate_limits.describe())
+
+    def limits_set(req: Request) -> Response:
+        data = body(req)
+        limits = {k: (v["rate"], v["burst"]) for k, v in data.get("limits", {}).items()}
+        sim.rate_limits.configure(enabled=data.get("enabled"), limits=limits)
+        return json_response(200, sim.rate_limits.describe())
+
+    def stats(req: Request) -> Response:
+        return json_response(200, sim.stats.snapshot())
+
+    def stats_reset(req: Request) -> Response:
+        sim.stats.reset()
+        return json_response(200, sim.stats.snapshot())
+
+    r.add("GET", "/health", health)
+    r.add("GET", "/endpoints", endpoints)
+    r.add("POST", "/reset", reset)
+    r.add("POST", "/scenarios/big", big)
+    r.add("GET", "/tenants", tenants)
+    r.add("POST", "/tenants/{tid}/consent", consent)
+    r.add("DELETE", "/tenants/{tid}/consent", revoke)
+    r.add("POST", "/tenants/{tid}/acs-clients-sp", acs_sp_create)
+    r.add("DELETE", "/tenants/{tid}/acs-clients-sp", acs_sp_delete)
+    r.add("POST", "/tenants/{tid}/acs-clients-sp/assignments", acs_sp_assign)
+    r.add("DELETE", "/tenants/{tid}/acs-clients-sp/assignments/{gid}", acs_sp_unassign)
+    r.add("POST", "/apps/redirect-uris", redirect_uris)
+    r.add("GET", "/acs/{resource}/assignments", acs_list)
+    r.add("POST", "/acs/{resource}/assignments", acs_seed)
+    r.add("DELETE", "/acs/{resource}/assignments", acs_clear)
+    r.add("GET", "/faults", faults_get)
+    r.add("POST", "/faults", faults_add)
+    r.add("DELETE", "/faults", faults_clear)
+    r.add("GET", "/rate-limits", limits_get)
+    r.add("POST", "/rate-limits", limits_set)
+    r.add("GET", "/stats", stats)
+    r.add("POST", "/stats/reset", stats_reset)
+    return r

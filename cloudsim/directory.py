@@ -1,0 +1,344 @@
+"""The Entra directories: tenants, users, groups, service principals, consent.
+
+Documents are stored in Microsoft Graph's JSON shape; fields starting with "_" are
+cloudsim's private bookkeeping and never leave through Graph.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from . import ids
+from .store import Doc, Store
+
+TENANT = "tenant"
+USER = "user"
+GROUP = "group"
+SP = "servicePrincipal"
+APP = "application"
+ROLE_ASSIGNMENT = "appRoleAssignment"
+GRANT = "oauth2PermissionGrant"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _graph_sp_template() -> Doc:
+    return {
+        "appId": ids.GRAPH_APP_ID,
+        "displayName": "Microsoft Graph",
+        "appOwnerOrganizationId": "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+        "appRoles": [
+            {
+                "id": role_id,
+                "value": name,
+                "displayName": name,
+                "allowedMemberTypes": ["Application"],
+                "isEnabled": True,
+            }
+            for name, role_id in sorted(ids.GRAPH_APP_ROLES.items())
+        ],
+        "oauth2PermissionScopes": [
+            {"id": sid, "value": name, "type": "User", "isEnabled": True}
+            for name, sid in sorted(ids.GRAPH_SCOPES.items())
+        ],
+    }
+
+
+def _acs_clients_sp_template() -> Doc:
+    return {
+        "appId": ids.ACS_CLIENTS_APP_ID,
+        "displayName": "Azure Communication Services Clients",
+        "appOwnerOrganizationId": "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+        "appRoles": [],
+        "oauth2PermissionScopes": [
+            {"id": sid, "value": name, "type": "User", "isEnabled": True}
+            for name, sid in sorted(ids.ACS_CLIENTS_SCOPES.items())
+        ],
+    }
+
+
+class DirectoryError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Directory:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # tenants ----------------------------------------------------------------------------
+    def tenants(self) -> list[Doc]:
+        return self.store.list(TENANT, "")
+
+    def tenant(self, ref: str) -> Doc | None:
+        """A tenant by id or by one of its verified domains (case-insensitive)."""
+        ref = ref.lower()
+        doc = self.store.get(TENANT, "", ref)
+        if doc:
+            return doc
+        for t in self.tenants():
+            if any(d["name"].lower() == ref for d in t["verifiedDomains"]):
+                return t
+        return None
+
+    def tenant_of_upn(self, upn: str) -> Doc | None:
+        return self.tenant(upn.rpartition("@")[2]) if "@" in upn else None
+
+    # users and groups -------------------------------------------------------------------
+    def users(self, tid: str) -> list[Doc]:
+        return self.store.list(USER, tid)
+
+    def user(self, tid: str, ref: str) -> Doc | None:
+        doc = self.store.get(USER, tid, ref.lower())
+        if doc or "@" not in ref:
+            return doc
+        return next(
+            (u for u in self.users(tid) if u["userPrincipalName"].lower() == ref.lower()), None
+        )
+
+    def groups(self, tid: str) -> list[Doc]:
+        return self.store.list(GROUP, tid)
+
+    def group(self, tid: str, gid: str) -> Doc | None:
+        return self.store.get(GROUP, tid, gid.lower())
+
+    def member_of(self, tid: str, object_id: str) -> list[Doc]:
+        return [g for g in self.groups(tid) if object_id in g["_members"]]
+
+    def transitive_member_of(self, tid: str, object_id: str) -> list[Doc]:
+        groups = self.groups(tid)
+        found: dict[str, Doc] = {}
+        frontier = {object_id}
+        while frontier:
+            nxt = set()
+            for g in groups:
+                if g["id"] not in found and frontier & set(g["_members"]):
+                    found[g["id"]] = g
+                    nxt.add(g["id"])
+            frontier = nxt
+        return list(found.values())
+
+    def directory_object(self, tid: str, oid: str) -> Doc | None:
+        doc = self.user(tid, oid)
+        if doc:
+            return {"@odata.type": "#microsoft.graph.user", **doc}
+        doc = self.group(tid, oid) or self.store.get(SP, tid, oid)
+        if doc and "appId" in doc:
+            return {"@odata.type": "#microsoft.graph.servicePrincipal", **doc}
+        if doc:
+            return {"@odata.type": "#microsoft.graph.group", **doc}
+        return None
+
+    # applications and service principals ------------------------------------------------
+    def application_by_app_id(self, app_id: str) -> tuple[str, Doc] | None:
+        for scope in self.store.scopes(APP):
+            for app in self.store.list(APP, scope):
+                if app["appId"].lower() == app_id.lower():
+                    return scope, app
+        return None
+
+    def service_principals(self, tid: str) -> list[Doc]:
+        return self.store.list(SP, tid)
+
+    def sp_by_app_id(self, tid: str, app_id: str) -> Doc | None:
+        return next(
+            (s for s in self.service_principals(tid) if s["appId"].lower() == app_id.lower()),
+            None,
+        )
+
+    def create_service_principal(self, tid: str, app_id: str, sp_id: str | None = None) -> Doc:
+        """Instantiate an app in a tenant, as `POST /servicePrincipals {"appId"}` does."""
+        if self.sp_by_app_id(tid, app_id):
+            raise DirectoryError(
+                "Request_MultipleObjectsWithSameKeyValue",
+                "Another object with the same value for property appId already exists.",
+            )
+        if app_id.lower() == ids.GRAPH_APP_ID:
+            template = _graph_sp_template()
+        elif app_id.lower() == ids.ACS_CLIENTS_APP_ID:
+            template = _acs_clients_sp_template()
+        else:
+            found = self.application_by_app_id(app_id)
+            if not found:
+                raise DirectoryError(
+                    "Request_BadRequest",
+                    f"The appId '{app_id}' of the service principal does not reference a "
+                    "valid application object.",
+                )
+            home, app = found
+            if home != tid and app["signInAudience"] == "AzureADMyOrg":
+                raise DirectoryError(
+                    "Request_BadRequest",
+                    f"The application '{app_id}' is single-tenant and cannot be instantiated "
+                    "in another tenant.",
+                )
+            template = {
+                "appId": app["appId"],
+                "displayName": app["displayName"],
+                "appOwnerOrganizationId": home,
+                "appRoles": [],
+                "oauth2PermissionScopes": [],
+                "replyUrls": list(app["web"]["redirectUris"]),
+            }
+        doc = {
+            "id": sp_id or str(uuid.uuid4()),
+            "accountEnabled": True,
+            "servicePrincipalType": "Application",
+            "appRoleAssignmentRequired": False,
+            "tags": [],
+            "createdDateTime": now_iso(),
+            **template,
+        }
+        self.store.put(SP, tid, doc["id"], doc)
+        return doc
+
+    def delete_service_principal(self, tid: str, sp_id: str) -> bool:
+        """Delete a service principal with its grants and app role assignments."""
+        with self.store.transaction():
+            for g in self.grants(tid):
+                if sp_id in (g["clientId"], g["resourceId"]):
+                    self.store.delete(GRANT, tid, g["id"])
+            for a in self.store.list(ROLE_ASSIGNMENT, tid):
+                if sp_id in (a["principalId"], a["resourceId"]):
+                    self.store.delete(ROLE_ASSIGNMENT, tid, a["id"])
+            return self.store.delete(SP, tid, sp_id)
+
+    # grants and role assignments --------------------------------------------------------
+    def grants(self, tid: str) -> list[Doc]:
+        return self.store.list(GRANT, tid)
+
+    def role_assignments_to(self, tid: str, resource_sp_id: str) -> list[Doc]:
+        return [
+            a for a in self.store.list(ROLE_ASSIGNMENT, tid) if a["resourceId"] == resource_sp_id
+        ]
+
+    def assign_app_role(
+        self, tid: str, *, principal: Doc, principal_type: str, resource: Doc, app_role_id: str
+    ) -> Doc:
+        for a in self.role_assignments_to(tid, resource["id"]):
+            if a["principalId"] == principal["id"] and a["appRoleId"] == app_role_id:
+                return a
+        doc = {
+            "id": str(uuid.uuid4()),
+            "appRoleId": app_role_id,
+            "createdDateTime": now_iso(),
+            "deletedDateTime": None,
+            "principalDisplayName": principal["displayName"],
+            "principalId": principal["id"],
+            "principalType": principal_type,
+            "resourceDisplayName": resource["displayName"],
+            "resourceId": resource["id"],
+        }
+        self.store.put(ROLE_ASSIGNMENT, tid, doc["id"], doc)
+        return doc
+
+    def unassign_principal(self, tid: str, resource_sp_id: str, principal_id: str) -> int:
+        removed = 0
+        for a in self.role_assignments_to(tid, resource_sp_id):
+            if a["principalId"] == principal_id:
+                removed += self.store.delete(ROLE_ASSIGNMENT, tid, a["id"])
+        return removed
+
+    def add_grant(self, tid: str, *, client: Doc, resource: Doc, scopes: list[str]) -> Doc:
+        for g in self.grants(tid):
+            if g["clientId"] == client["id"] and g["resourceId"] == resource["id"]:
+                merged = sorted(set(g["scope"].split()) | set(scopes), key=scopes_order)
+                g["scope"] = " ".join(merged)
+                self.store.put(GRANT, tid, g["id"], g)
+                return g
+        doc = {
+            "id": str(uuid.uuid4()),
+            "clientId": client["id"],
+            "consentType": "AllPrincipals",
+            "principalId": None,
+            "resourceId": resource["id"],
+            "scope": " ".join(scopes),
+        }
+        self.store.put(GRANT, tid, doc["id"], doc)
+        return doc
+
+    def app_roles_of(self, tid: str, app_id: str, resource_app_id: str) -> list[str]:
+        """Names of the app roles of `resource_app_id` granted to `app_id` in a tenant."""
+        client = self.sp_by_app_id(tid, app_id)
+        resource = self.sp_by_app_id(tid, resource_app_id)
+        if not client or not resource:
+            return []
+        by_id = {r["id"]: r["value"] for r in resource["appRoles"]}
+        return sorted(
+            by_id[a["appRoleId"]]
+            for a in self.role_assignments_to(tid, resource["id"])
+            if a["principalId"] == client["id"] and a["appRoleId"] in by_id
+        )
+
+    def delegated_scopes_of(self, tid: str, app_id: str, resource_app_id: str) -> list[str]:
+        """Scopes of an AllPrincipals grant from `app_id` to `resource_app_id`."""
+        client = self.sp_by_app_id(tid, app_id)
+        resource = self.sp_by_app_id(tid, resource_app_id)
+        if not client or not resource:
+            return []
+        for g in self.grants(tid):
+            if (g["clientId"], g["resourceId"], g["consentType"]) == (
+                client["id"],
+                resource["id"],
+                "AllPrincipals",
+            ):
+                return g["scope"].split()
+        return []
+
+    # consent ----------------------------------------------------------------------------
+    def grant_admin_consent(
+        self,
+        tid: str,
+        app: Doc,
+        *,
+        sp_id: str | None = None,
+        extra_graph_roles: tuple[str, ...] = (),
+        include_acs: bool = True,
+    ) -> Doc:
+        """What approving admin consent does: the app's SP, app roles and grants.
+
+        Raises DirectoryError("AADSTS650052") when a resource the app needs has no
+        service principal in the tenant (nothing is created then).
+        """
+        with self.store.transaction():
+            graph = self.sp_by_app_id(tid, ids.GRAPH_APP_ID)
+            acs = self.sp_by_app_id(tid, ids.ACS_CLIENTS_APP_ID)
+            if include_acs and app["_acs_scopes"] and not acs:
+                raise DirectoryError("AADSTS650052", "ACS Clients service principal missing")
+            sp = self.sp_by_app_id(tid, app["appId"]) or self.create_service_principal(
+                tid, app["appId"], sp_id
+            )
+            role_ids = {r["value"]: r["id"] for r in graph["appRoles"]}
+            for name in (*app["_graph_app_roles"], *extra_graph_roles):
+                self.assign_app_role(
+                    tid,
+                    principal=sp,
+                    principal_type="ServicePrincipal",
+                    resource=graph,
+                    app_role_id=role_ids[name],
+                )
+            if app["_graph_scopes"]:
+                self.add_grant(tid, client=sp, resource=graph, scopes=list(app["_graph_scopes"]))
+            if include_acs and app["_acs_scopes"]:
+                self.add_grant(tid, client=sp, resource=acs, scopes=list(app["_acs_scopes"]))
+            return sp
+
+    def revoke_consent(self, tid: str, app_id: str) -> bool:
+        sp = self.sp_by_app_id(tid, app_id)
+        return bool(sp) and self.delete_service_principal(tid, sp["id"])
+
+
+def scopes_order(scope: str) -> tuple[int, str]:
+    order = ["VoIP", "VoIP.Join", "User.Read"]
+    return (order.index(scope) if scope in order else len(order), scope)
+
+
+def public(doc: Doc) -> dict[str, Any]:
+    """The Graph view of a stored document (private fields dropped)."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
