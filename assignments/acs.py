@@ -53,6 +53,9 @@ DEFAULT_CONCURRENCY = 8
 DEFAULT_MAX_ATTEMPTS = 10
 BACKOFF_BASE = 0.25  # seconds
 BACKOFF_CAP = 20.0  # seconds, also the cap on a server's Retry-After
+# Asked per page when listing; the spec does not document the parameter (🟡): a server that
+# ignores it simply pages with its default size.
+LIST_PAGE_SIZE = 1000
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -182,8 +185,12 @@ def app_token() -> str:
     """An app-only token for ACS, from the operator app in its home tenant (tenants.graph)."""
     from tenants import graph
 
-    token = graph.acquire_app_token(tenant_id=settings.ENTRA_HOME_TENANT_ID, scopes=[ACS_SCOPE])
-    return token["access_token"] if isinstance(token, dict) else str(token)
+    try:
+        return graph.acquire_app_token(tenant_id=settings.ENTRA_HOME_TENANT_ID, scopes=[ACS_SCOPE])
+    except graph.GraphError as exc:
+        raise AcsError(
+            f"No Entra token for ACS: {exc}", permanent=getattr(exc, "permanent", True)
+        ) from exc
 
 
 def _ssl_context() -> ssl.SSLContext:
@@ -357,7 +364,7 @@ class AcsClient:
     # operations -------------------------------------------------------------------------
     def list_assignments(self) -> Iterator[dict[str, Any]]:
         """Every assignment on the resource, following ``nextLink`` page by page."""
-        url: str | None = self._target(ASSIGNMENTS_PATH)
+        url: str | None = self._target(ASSIGNMENTS_PATH, {"maxPageSize": str(LIST_PAGE_SIZE)})
         while url:
             data = self.request("GET", url).json()
             yield from data.get("value", [])

@@ -1,0 +1,122 @@
+"""The pure part of a sync: what must change on the resource so it matches the database.
+
+No I/O here, so every case is a unit test (tests/assignments/test_diff.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class OpKind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class LocalRow:
+    """One assignment as the database wants it (``present=False``: remove it remotely)."""
+
+    pk: int
+    object_id: str
+    principal_type: str
+    tenant_id: str
+    client_ids: tuple[str, ...]
+    present: bool
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "tenantId": self.tenant_id,
+            "principalType": self.principal_type,
+            "clientIds": list(self.client_ids),
+        }
+
+
+@dataclass(frozen=True)
+class Op:
+    """One change to send. ``pk`` is the Assignment, ``drift_pk`` a DriftEntry (removal)."""
+
+    kind: OpKind
+    object_id: str
+    body: dict[str, Any] | None
+    pk: int | None = None
+    drift_pk: int | None = None
+
+
+@dataclass
+class Plan:
+    ops: list[Op] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)  # present and equal remotely
+    gone: list[int] = field(default_factory=list)  # absent here and remotely: forget the row
+    drift: list[dict[str, Any]] = field(default_factory=list)  # remote, unknown here
+    drift_gone: list[int] = field(default_factory=list)  # removal asked, already gone remotely
+
+    def count(self, kind: OpKind) -> int:
+        return sum(1 for op in self.ops if op.kind == kind)
+
+
+def _norm(value: Any) -> str:
+    return str(value or "").strip().lower()
+
+
+def _same(row: LocalRow, remote: dict[str, Any]) -> bool:
+    return (
+        _norm(remote.get("tenantId")) == _norm(row.tenant_id)
+        and _norm(remote.get("principalType")) == _norm(row.principal_type)
+        and sorted(_norm(c) for c in remote.get("clientIds") or [])
+        == sorted(_norm(c) for c in row.client_ids)
+    )
+
+
+def plan_sync(
+    *,
+    local: Iterable[LocalRow],
+    remote: Iterable[dict[str, Any]],
+    drift_removals: dict[str, int] | None = None,
+) -> Plan:
+    """Compare the database (``local``) with the resource (``remote``).
+
+    ``drift_removals`` maps object ids of remote entries an operator asked to remove to their
+    DriftEntry pk. Remote entries that are neither local nor asked to be removed are drift: they
+    are reported and left alone.
+    """
+    remote_by_id: dict[str, dict[str, Any]] = {}
+    for entry in remote:
+        remote_by_id.setdefault(_norm(entry.get("objectId")), entry)
+    removals = {_norm(k): v for k, v in (drift_removals or {}).items()}
+    plan = Plan()
+    known: set[str] = set()
+    for row in local:
+        oid = _norm(row.object_id)
+        known.add(oid)
+        there = remote_by_id.get(oid)
+        if row.present:
+            if there is None:
+                plan.ops.append(Op(OpKind.CREATE, oid, row.body(), pk=row.pk))
+            elif _same(row, there):
+                plan.unchanged.append(row.pk)
+            else:
+                plan.ops.append(Op(OpKind.UPDATE, oid, row.body(), pk=row.pk))
+        elif there is None:
+            plan.gone.append(row.pk)
+        else:
+            plan.ops.append(Op(OpKind.DELETE, oid, None, pk=row.pk))
+    for oid, entry in remote_by_id.items():
+        if oid in known:
+            continue
+        if oid in removals:
+            plan.ops.append(Op(OpKind.DELETE, oid, None, drift_pk=removals[oid]))
+        else:
+            plan.drift.append(entry)
+    plan.drift_gone = [pk for oid, pk in removals.items() if oid not in remote_by_id]
+    return plan
+
+
+def batches(ops: list[Op], size: int) -> list[list[Op]]:
+    """Split into merge-patch batches; an object id appears at most once in a batch."""
+    size = max(1, size)
+    return [ops[i : i + size] for i in range(0, len(ops), size)]

@@ -1,0 +1,404 @@
+"""Everything that changes ACS resources, assignments, drift and sync requests.
+
+Each service is keyword-only, runs in one transaction and writes one audit event. Changes to
+assignments queue a debounced sync run (one queued run per resource); the sync itself lives in
+``assignments.sync``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from assignments import acs
+from assignments.models import (
+    AcsResource,
+    Assignment,
+    AuthMethod,
+    Desired,
+    DriftEntry,
+    PrincipalType,
+    SyncRun,
+    SyncState,
+    SyncStatus,
+)
+from audit.actions import Action
+from audit.services import Actor, record_event
+from tenants.models import CustomerTenant, TenantStatus
+
+STALE_QUEUED = timedelta(minutes=10)  # a queued run this old lost its task message
+
+
+class AssignmentError(Exception):
+    """A change the rules refuse; the message is meant for the operator."""
+
+
+# --- resources ----------------------------------------------------------------------------
+RESOURCE_FIELDS = ("name", "endpoint", "auth_method", "key_env_var", "enabled")
+
+
+def _check_resource(*, auth_method: str, key_env_var: str) -> None:
+    if auth_method == AuthMethod.ACCESS_KEY and not key_env_var:
+        raise AssignmentError("Name the environment variable that holds the access key.")
+
+
+def create_resource(
+    *,
+    actor: Actor,
+    name: str,
+    endpoint: str,
+    auth_method: str = AuthMethod.ACCESS_KEY,
+    key_env_var: str = "",
+    enabled: bool = True,
+) -> AcsResource:
+    """Register an ACS resource. The key itself is never given to the portal, only its name."""
+    _check_resource(auth_method=auth_method, key_env_var=key_env_var)
+    with transaction.atomic():
+        resource = AcsResource.objects.create(
+            name=name,
+            endpoint=endpoint.rstrip("/"),
+            auth_method=auth_method,
+            key_env_var=key_env_var,
+            enabled=enabled,
+        )
+        record_event(
+            actor=actor,
+            action=Action.RESOURCE_CREATED,
+            target=resource,
+            details={f: getattr(resource, f) for f in RESOURCE_FIELDS},
+        )
+    return resource
+
+
+def update_resource(*, actor: Actor, resource: AcsResource, **changes) -> AcsResource:
+    """Change a resource's settings (``RESOURCE_FIELDS`` only)."""
+    unknown = set(changes) - set(RESOURCE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown resource fields: {sorted(unknown)}")
+    merged = {f: changes.get(f, getattr(resource, f)) for f in RESOURCE_FIELDS}
+    _check_resource(auth_method=merged["auth_method"], key_env_var=merged["key_env_var"])
+    with transaction.atomic():
+        before = {f: getattr(resource, f) for f in RESOURCE_FIELDS}
+        for name, value in merged.items():
+            setattr(resource, name, value.rstrip("/") if name == "endpoint" else value)
+        resource.save()
+        diff = {f: [before[f], getattr(resource, f)] for f in before if before[f] != merged[f]}
+        record_event(actor=actor, action=Action.RESOURCE_UPDATED, target=resource, details=diff)
+    return resource
+
+
+@dataclass(frozen=True)
+class ConnectionTest:
+    ok: bool
+    detail: str
+
+
+def test_resource_connection(*, actor: Actor, resource: AcsResource) -> ConnectionTest:
+    """Read the first page of assignments with the resource's credentials and say how it went."""
+    try:
+        with acs.client_for(resource, max_attempts=2, timeout=10) as client:
+            first = next(iter(client.list_assignments()), None)
+        result = ConnectionTest(
+            True,
+            "Connected: the resource accepted the credentials"
+            + (" and listed its assignments." if first else "; it has no assignments yet."),
+        )
+    except acs.AcsError as exc:
+        result = ConnectionTest(False, f"Connection failed: {exc}")
+    with transaction.atomic():
+        record_event(
+            actor=actor,
+            action=Action.RESOURCE_TESTED,
+            target=resource,
+            details={"ok": result.ok, "detail": result.detail},
+        )
+    return result
+
+
+# --- sync requests --------------------------------------------------------------------------
+def _queue_sync(
+    *, resource: AcsResource, trigger: str, user=None, countdown: float = 0
+) -> tuple[SyncRun, bool]:
+    """The resource's queued run, or a new one sent to Celery once the transaction commits."""
+    from assignments.tasks import run_sync
+
+    now = timezone.now()
+    SyncRun.objects.filter(
+        resource=resource, status=SyncStatus.QUEUED, queued_at__lt=now - STALE_QUEUED
+    ).update(
+        status=SyncStatus.FAILED,
+        finished_at=now,
+        message="Never started (its task was lost); a new run was queued.",
+    )
+    AcsResource.objects.filter(pk=resource.pk).update(sync_requested_at=now)
+    queued = SyncRun.objects.filter(resource=resource, status=SyncStatus.QUEUED).first()
+    if queued:
+        return queued, False
+    run = SyncRun.objects.create(resource=resource, trigger=trigger, requested_by=user)
+    transaction.on_commit(
+        lambda: run_sync.apply_async(kwargs={"run_id": run.pk}, countdown=countdown)
+    )
+    return run, True
+
+
+def _sync_after_change(resource: AcsResource, user=None) -> None:
+    _queue_sync(
+        resource=resource,
+        trigger="change",
+        user=user,
+        countdown=settings.ACS_SYNC_DEBOUNCE_SECONDS,
+    )
+
+
+def request_sync(*, actor: Actor, resource: AcsResource, trigger: str = "manual") -> SyncRun:
+    """ "Sync now": the queued run of the resource, or a new one."""
+    with transaction.atomic():
+        run, created = _queue_sync(resource=resource, trigger=trigger, user=actor.user)
+        record_event(
+            actor=actor,
+            action=Action.SYNC_QUEUED,
+            target=resource,
+            details={"run": run.pk, "trigger": trigger, "new": created},
+        )
+    return run
+
+
+def queue_periodic_syncs() -> int:
+    """Beat: a periodic run for each enabled resource without one queued. Returns how many."""
+    count = 0
+    for resource in AcsResource.objects.filter(enabled=True):
+        with transaction.atomic():
+            _run, created = _queue_sync(resource=resource, trigger="periodic")
+        count += created
+    return count
+
+
+# --- assignments --------------------------------------------------------------------------
+def parse_client_ids(values: list[str] | str | None) -> list[str]:
+    """Client ids as canonical GUID strings; empty means the operator app."""
+    if isinstance(values, str):
+        values = values.replace(",", ";").split(";")
+    cleaned = [v.strip() for v in values or [] if v and v.strip()]
+    if not cleaned:
+        if not settings.ENTRA_CLIENT_ID:
+            raise AssignmentError("Give at least one client id (ENTRA_CLIENT_ID is not set).")
+        cleaned = [settings.ENTRA_CLIENT_ID]
+    result = []
+    for value in cleaned:
+        try:
+            canonical = str(uuid.UUID(value))
+        except ValueError:
+            raise AssignmentError(f"Client id {value!r} is not a GUID.") from None
+        if canonical not in result:
+            result.append(canonical)
+    return result
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A resolved principal: what the portal will send to ACS."""
+
+    principal_type: str
+    object_id: str
+    display_name: str
+
+
+def check_principal(
+    *, tenant: CustomerTenant, principal_type: str, object_id: str, display_name: str = ""
+) -> Principal:
+    """Validate a principal of ``tenant`` against the portal's own data (no Graph call)."""
+    if principal_type not in PrincipalType.values:
+        raise AssignmentError("The principal type must be user, group or tenant.")
+    if principal_type == PrincipalType.TENANT:
+        if object_id and object_id.strip().lower() != str(tenant.tenant_id):
+            raise AssignmentError("A tenant assignment's object id is the tenant id.")
+        return Principal(principal_type, str(tenant.tenant_id), display_name or str(tenant))
+    try:
+        oid = str(uuid.UUID(object_id.strip()))
+    except (ValueError, AttributeError):
+        raise AssignmentError(f"{object_id!r} is not an object id (GUID).") from None
+    if principal_type == PrincipalType.GROUP:
+        group = tenant.groups.filter(object_id=oid).first()
+        if group is None:
+            raise AssignmentError(
+                f"Group {oid} is not one of {tenant}'s customer groups; add it on the tenant first."
+            )
+        display_name = group.display_name
+    return Principal(principal_type, oid, display_name)
+
+
+def find_user(*, tenant: CustomerTenant, id_or_upn: str) -> Principal:
+    """A user of ``tenant`` by object id or UPN, looked up in Graph."""
+    from tenants import graph
+
+    query = (id_or_upn or "").strip()
+    if not query:
+        raise AssignmentError("Give the user's object id or UPN.")
+    try:
+        user = graph.get_user(tenant_id=str(tenant.tenant_id), id_or_upn=query)
+    except graph.GraphError as exc:
+        raise AssignmentError(f"Graph could not look up {query}: {exc}") from exc
+    if user is None:
+        raise AssignmentError(f"{tenant} has no user {query}.")
+    return Principal(
+        PrincipalType.USER, str(uuid.UUID(user.id)), user.display_name or user.user_principal_name
+    )
+
+
+def check_tenant(tenant: CustomerTenant, *, override: bool) -> bool:
+    """True when the override is needed (and given); raises when it is needed and missing."""
+    if tenant.status == TenantStatus.VERIFIED:
+        return False
+    if not override:
+        raise AssignmentError(
+            f"{tenant} is {tenant.get_status_display().lower()}, not verified: its users cannot "
+            "get ACS tokens yet. Verify the tenant first, or confirm the override."
+        )
+    return True
+
+
+def add_assignment(
+    *,
+    actor: Actor,
+    resource: AcsResource,
+    tenant: CustomerTenant,
+    principal_type: str,
+    object_id: str = "",
+    display_name: str = "",
+    client_ids: list[str] | str | None = None,
+    override: bool = False,
+) -> Assignment:
+    """Allow a user, group or whole tenant to exchange tokens on ``resource``.
+
+    Only verified tenants, unless ``override`` (audited as ``assignment.override``). Adding an
+    assignment that exists with other client ids updates it; one marked for removal comes back.
+    Users are given by object id (``find_user`` resolves a UPN through Graph first). Queues a
+    debounced sync. Raises AssignmentError.
+    """
+    principal = check_principal(
+        tenant=tenant, principal_type=principal_type, object_id=object_id, display_name=display_name
+    )
+    overridden = check_tenant(tenant, override=override)
+    clients = parse_client_ids(client_ids)
+    with transaction.atomic():
+        existing = (
+            Assignment.objects.select_for_update()
+            .filter(resource=resource, object_id=principal.object_id)
+            .first()
+        )
+        if existing and existing.tenant_id != tenant.pk:
+            raise AssignmentError(
+                f"{principal.object_id} is already assigned on {resource} for {existing.tenant}."
+            )
+        if (
+            existing
+            and existing.desired == Desired.PRESENT
+            and sorted(existing.client_ids) == sorted(clients)
+        ):
+            raise AssignmentError(f"{existing} is already assigned on {resource}.")
+        assignment = existing or Assignment(
+            resource=resource, tenant=tenant, object_id=principal.object_id, created_by=actor.user
+        )
+        assignment.principal_type = principal.principal_type
+        assignment.display_name = principal.display_name[:256]
+        assignment.client_ids = clients
+        assignment.desired = Desired.PRESENT
+        assignment.sync_state = SyncState.PENDING
+        assignment.last_error = ""
+        assignment.override_unverified = overridden
+        assignment.save()
+        action = Action.ASSIGNMENT_ADDED
+        if overridden:
+            action = Action.ASSIGNMENT_OVERRIDE
+        elif existing and existing.desired == Desired.PRESENT:
+            action = Action.ASSIGNMENT_UPDATED
+        record_event(
+            actor=actor,
+            action=action,
+            target=assignment,
+            tenant=tenant,
+            details={
+                "resource": resource.name,
+                "principal_type": principal.principal_type,
+                "object_id": principal.object_id,
+                "client_ids": clients,
+                "tenant_status": tenant.status,
+            },
+        )
+        _sync_after_change(resource, actor.user)
+    return assignment
+
+
+def remove_assignment(*, actor: Actor, assignment: Assignment) -> Assignment:
+    """Mark for removal; the next sync deletes it on the resource, then here."""
+    with transaction.atomic():
+        assignment.desired = Desired.ABSENT
+        assignment.sync_state = SyncState.PENDING
+        assignment.last_error = ""
+        assignment.save()
+        record_event(
+            actor=actor,
+            action=Action.ASSIGNMENT_REMOVED,
+            target=assignment,
+            tenant=assignment.tenant,
+            details={"resource": assignment.resource.name, "object_id": str(assignment.object_id)},
+        )
+        _sync_after_change(assignment.resource, actor.user)
+    return assignment
+
+
+# --- drift --------------------------------------------------------------------------------
+def adopt_drift(*, actor: Actor, entry: DriftEntry) -> Assignment:
+    """Take a remote assignment the portal did not make under its management, as it is."""
+    tenant = CustomerTenant.objects.filter(tenant_id=entry.tenant_id or None).first()
+    if tenant is None:
+        raise AssignmentError(
+            f"Register tenant {entry.tenant_id or '(none)'} in the portal before adopting this."
+        )
+    if entry.principal_type not in PrincipalType.values:
+        raise AssignmentError(f"Unknown principal type {entry.principal_type!r}.")
+    with transaction.atomic():
+        if Assignment.objects.filter(resource=entry.resource, object_id=entry.object_id).exists():
+            raise AssignmentError("The portal manages this object id already.")
+        assignment = Assignment.objects.create(
+            resource=entry.resource,
+            tenant=tenant,
+            principal_type=entry.principal_type,
+            object_id=entry.object_id,
+            client_ids=list(entry.client_ids),
+            sync_state=SyncState.SYNCED,
+            last_synced_at=entry.last_seen_at,
+            adopted=True,
+            override_unverified=tenant.status != TenantStatus.VERIFIED,
+            created_by=actor.user,
+        )
+        record_event(
+            actor=actor,
+            action=Action.DRIFT_ADOPTED,
+            target=assignment,
+            tenant=tenant,
+            details={"resource": entry.resource.name, "object_id": str(entry.object_id)},
+        )
+        entry.delete()
+    return assignment
+
+
+def remove_drift(*, actor: Actor, entry: DriftEntry) -> DriftEntry:
+    """Ask the next sync to delete this remote assignment the portal did not make."""
+    with transaction.atomic():
+        entry.remove_requested = True
+        entry.save(update_fields=["remove_requested"])
+        record_event(
+            actor=actor,
+            action=Action.DRIFT_REMOVED,
+            target=entry,
+            target_label=f"{entry.principal_type} {entry.object_id}",
+            details={"resource": entry.resource.name, "object_id": str(entry.object_id)},
+        )
+        _sync_after_change(entry.resource, actor.user)
+    return entry

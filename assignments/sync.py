@@ -1,0 +1,371 @@
+"""Reconciling one ACS resource with the database: the lock, the run, the bookkeeping.
+
+How a run stays correct when things go wrong:
+
+- **One run per resource.** A run claims its resource with a conditional UPDATE
+  (``sync_locked_until`` empty or past → now + ``ACS_SYNC_LOCK_SECONDS``, owner token); exactly
+  one worker gets row count 1 (healthchecks' ``sendalerts`` pattern). A heartbeat thread extends
+  the lock while the run lives; a worker killed with SIGKILL stops extending it, so the resource
+  is free again once the lock expires. A run that loses its lock stops sending.
+- **Idempotent.** The database says what should exist, the resource says what does; every run
+  recomputes the difference from both (``assignments.diff.plan_sync``). Work a killed run did
+  remotely shows up as "unchanged" next time; ACS keys assignments by object id, so nothing can
+  be duplicated. A SyncRun left ``running`` by a dead worker is marked failed by the next run.
+- **Concurrent edits.** Rows the operator changes during a run keep their ``pending`` state:
+  bookkeeping only touches rows whose ``updated_at`` is not after the run's snapshot, and the
+  change itself queued the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from assignments import acs
+from assignments.diff import LocalRow, Op, OpKind, Plan, batches, plan_sync
+from assignments.models import (
+    AcsResource,
+    Assignment,
+    Desired,
+    DriftEntry,
+    SyncRun,
+    SyncState,
+    SyncStatus,
+)
+from audit.actions import Action
+from audit.services import Actor, record_event
+
+log = logging.getLogger(__name__)
+FINISHED = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
+CHUNK = 500  # ids per UPDATE ... WHERE id IN (...)
+
+
+# --- the lock -------------------------------------------------------------------------------
+def claim_resource(*, resource_id: int, owner: str, seconds: int) -> bool:
+    """Take the resource's sync lock if it is free or expired. True when this caller got it."""
+    now = timezone.now()
+    free = Q(sync_locked_until__isnull=True) | Q(sync_locked_until__lt=now)
+    claimed = AcsResource.objects.filter(free, pk=resource_id).update(
+        sync_locked_until=now + timedelta(seconds=seconds), sync_locked_by=owner
+    )
+    return claimed == 1
+
+
+def extend_claim(*, resource_id: int, owner: str, seconds: int) -> bool:
+    until = timezone.now() + timedelta(seconds=seconds)
+    return (
+        AcsResource.objects.filter(pk=resource_id, sync_locked_by=owner).update(
+            sync_locked_until=until
+        )
+        == 1
+    )
+
+
+def release_claim(*, resource_id: int, owner: str) -> None:
+    AcsResource.objects.filter(pk=resource_id, sync_locked_by=owner).update(
+        sync_locked_until=None, sync_locked_by=""
+    )
+
+
+def lock_wait_seconds(resource_id: int) -> float:
+    until = (
+        AcsResource.objects.filter(pk=resource_id)
+        .values_list("sync_locked_until", flat=True)
+        .first()
+    )
+    return max(1.0, (until - timezone.now()).total_seconds()) if until else 1.0
+
+
+class Heartbeat(threading.Thread):
+    """Extends the lock every quarter of its lifetime; ``lost`` is set if someone took it."""
+
+    def __init__(self, *, resource_id: int, owner: str, seconds: int) -> None:
+        super().__init__(name=f"sync-heartbeat-{resource_id}", daemon=True)
+        self.resource_id, self.owner, self.seconds = resource_id, owner, seconds
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self._stop.wait(max(0.5, self.seconds / 4)):
+                if not extend_claim(
+                    resource_id=self.resource_id, owner=self.owner, seconds=self.seconds
+                ):
+                    self.lost.set()
+                    return
+        except Exception:
+            log.exception("Sync heartbeat failed; treating the lock as lost")
+            self.lost.set()
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join(timeout=10)
+
+
+class LockLost(Exception):
+    pass
+
+
+# --- the run ------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    """What the task should do next: nothing, or try again in ``retry_in`` seconds."""
+
+    status: str
+    retry_in: float | None = None
+
+
+def reconcile_resource(*, run_id: int) -> Outcome:
+    """Run SyncRun ``run_id``: make its resource match the database.
+
+    Returns ``Outcome(retry_in=...)`` when another run holds the resource. Never raises for ACS
+    failures: they end up in the run (status, message, errors) and on the assignments.
+    """
+    run = SyncRun.objects.select_related("resource").filter(pk=run_id).first()
+    if run is None or run.status in FINISHED:
+        return Outcome(status=run.status if run else "missing")
+    resource = run.resource
+    owner = f"run-{run.pk}-{uuid.uuid4().hex[:12]}"
+    seconds = settings.ACS_SYNC_LOCK_SECONDS
+    if not claim_resource(resource_id=resource.pk, owner=owner, seconds=seconds):
+        return Outcome(status="busy", retry_in=lock_wait_seconds(resource.pk))
+    heartbeat = Heartbeat(resource_id=resource.pk, owner=owner, seconds=seconds)
+    heartbeat.start()
+    try:
+        _start(run)
+        _Reconciler(run, heartbeat).run()
+    finally:
+        heartbeat.stop()
+        release_claim(resource_id=resource.pk, owner=owner)
+        close_old_connections()
+    return Outcome(status=SyncRun.objects.values_list("status", flat=True).get(pk=run.pk))
+
+
+def _start(run: SyncRun) -> None:
+    """Mark runs a dead worker left ``running`` as failed, then this one as running."""
+    now = timezone.now()
+    with transaction.atomic():
+        SyncRun.objects.filter(resource=run.resource, status=SyncStatus.RUNNING).exclude(
+            pk=run.pk
+        ).update(
+            status=SyncStatus.FAILED,
+            finished_at=now,
+            message=f"Stopped: the worker running it went away; run #{run.pk} took over.",
+        )
+        restarted = run.status == SyncStatus.RUNNING  # redelivered after its worker died
+        for name in ("planned", "done", "created", "updated", "deleted", "unchanged", "failed"):
+            setattr(run, name, 0)
+        run.errors, run.drift = [], 0
+        run.status, run.started_at, run.finished_at = SyncStatus.RUNNING, now, None
+        run.message = "Restarted after its worker stopped." if restarted else ""
+        run.save()
+        record_event(
+            actor=Actor.system("sync"),
+            action=Action.SYNC_STARTED,
+            target=run.resource,
+            details={"run": run.pk, "trigger": run.trigger, "restarted": restarted},
+        )
+
+
+class _Reconciler:
+    def __init__(self, run: SyncRun, heartbeat: Heartbeat) -> None:
+        self.run, self.resource, self.heartbeat = run, run.resource, heartbeat
+
+    def run(self) -> None:
+        run = self.run
+        try:
+            if not self.resource.enabled:
+                raise acs.AcsConfigError("The resource is disabled.")
+            with acs.client_for(self.resource, concurrency=settings.ACS_SYNC_CONCURRENCY) as client:
+                remote = list(self._list(client))
+                snapshot_at = timezone.now()
+                plan = plan_sync(
+                    local=self._local_rows(),
+                    remote=remote,
+                    drift_removals=dict(
+                        DriftEntry.objects.filter(
+                            resource=self.resource, remove_requested=True
+                        ).values_list("object_id", "pk")
+                    ),
+                )
+                self.snapshot_at = snapshot_at
+                self._record_plan(plan)
+                self._apply(client, plan)
+        except LockLost:
+            run.message = "Stopped: another run took over this resource."
+            run.status = SyncStatus.FAILED
+        except acs.AcsError as exc:
+            run.message = f"The sync could not finish: {exc}"
+            run.status = SyncStatus.FAILED
+        except Exception:
+            run.message = "The sync stopped on an internal error; see the worker log."
+            run.status = SyncStatus.FAILED
+            self._finish()
+            raise
+        else:
+            run.status = SyncStatus.PARTIAL if run.failed else SyncStatus.SUCCEEDED
+            run.message = (
+                f"{run.failed} of {run.planned} changes failed." if run.failed else "In sync."
+            )
+        self._finish()
+
+    # reading ----------------------------------------------------------------------------
+    def _check_lock(self) -> None:
+        if self.heartbeat.lost.is_set():
+            raise LockLost
+
+    def _list(self, client: acs.AcsClient) -> Iterator[dict]:
+        for entry in client.list_assignments():
+            self._check_lock()
+            yield entry
+
+    def _local_rows(self) -> list[LocalRow]:
+        rows = Assignment.objects.filter(resource=self.resource).values_list(
+            "pk", "object_id", "principal_type", "tenant__tenant_id", "client_ids", "desired"
+        )
+        return [
+            LocalRow(
+                pk=pk,
+                object_id=str(oid),
+                principal_type=ptype,
+                tenant_id=str(tid),
+                client_ids=tuple(clients or []),
+                present=desired == Desired.PRESENT,
+            )
+            for pk, oid, ptype, tid, clients, desired in rows
+        ]
+
+    # bookkeeping ------------------------------------------------------------------------
+    def _rows(self, pks: list[int]):
+        """The rows this run may write: not changed by an operator since the snapshot."""
+        return Assignment.objects.filter(pk__in=pks, updated_at__lte=self.snapshot_at)
+
+    def _record_plan(self, plan: Plan) -> None:
+        run, now = self.run, timezone.now()
+        with transaction.atomic():
+            for i in range(0, len(plan.unchanged), CHUNK):
+                self._rows(plan.unchanged[i : i + CHUNK]).exclude(
+                    sync_state=SyncState.SYNCED, last_error=""
+                ).update(sync_state=SyncState.SYNCED, last_error="", last_synced_at=now)
+            for i in range(0, len(plan.gone), CHUNK):
+                self._rows(plan.gone[i : i + CHUNK]).filter(desired=Desired.ABSENT).delete()
+            DriftEntry.objects.filter(pk__in=plan.drift_gone).delete()
+            self._record_drift(plan.drift, now)
+            run.planned = len(plan.ops) + len(plan.unchanged)
+            run.unchanged = run.done = len(plan.unchanged)
+            run.drift = len(plan.drift)
+            run.save(update_fields=["planned", "unchanged", "done", "drift"])
+
+    def _record_drift(self, entries: list[dict], now: datetime) -> None:
+        seen = []
+        for entry in entries:
+            try:
+                oid = uuid.UUID(str(entry.get("objectId")))
+            except ValueError:
+                continue  # not an object id the portal could ever adopt or name
+            seen.append(oid)
+            DriftEntry.objects.update_or_create(
+                resource=self.resource,
+                object_id=oid,
+                defaults={
+                    "tenant_id": str(entry.get("tenantId") or "")[:64],
+                    "principal_type": str(entry.get("principalType") or "")[:16],
+                    "client_ids": list(entry.get("clientIds") or []),
+                    "last_seen_at": now,
+                },
+            )
+        DriftEntry.objects.filter(resource=self.resource, remove_requested=False).exclude(
+            object_id__in=seen
+        ).delete()
+
+    # writing ----------------------------------------------------------------------------
+    def _apply(self, client: acs.AcsClient, plan: Plan) -> None:
+        work = batches(plan.ops, settings.ACS_SYNC_BATCH_SIZE)
+        for _batch, future in client.map(lambda b: _send_batch(client, b), work):
+            self._check_lock()
+            self._record_results(future.result())
+
+    def _record_results(self, results: list[tuple[Op, str]]) -> None:
+        """Store one batch's outcome: per assignment, and the run's counts and progress."""
+        run, now = self.run, timezone.now()
+        ok = [op for op, error in results if not error]
+        failed = [(op, error) for op, error in results if error]
+        with transaction.atomic():
+            synced = [op.pk for op in ok if op.kind != OpKind.DELETE and op.pk]
+            self._rows(synced).update(
+                sync_state=SyncState.SYNCED, last_error="", last_synced_at=now
+            )
+            deleted = [op.pk for op in ok if op.kind == OpKind.DELETE and op.pk]
+            self._rows(deleted).filter(desired=Desired.ABSENT).delete()
+            DriftEntry.objects.filter(
+                pk__in=[op.drift_pk for op in ok if op.drift_pk], remove_requested=True
+            ).delete()
+            for op, error in failed:
+                if op.pk:
+                    self._rows([op.pk]).update(sync_state=SyncState.FAILED, last_error=error)
+                run.errors.append({"object_id": op.object_id, "op": op.kind, "reason": error})
+            run.created += sum(1 for op in ok if op.kind == OpKind.CREATE)
+            run.updated += sum(1 for op in ok if op.kind == OpKind.UPDATE)
+            run.deleted += sum(1 for op in ok if op.kind == OpKind.DELETE)
+            run.failed += len(failed)
+            run.done += len(results)
+            run.save(update_fields=["created", "updated", "deleted", "failed", "done", "errors"])
+
+    def _finish(self) -> None:
+        run = self.run
+        with transaction.atomic():
+            run.finished_at = timezone.now()
+            run.save()
+            AcsResource.objects.filter(pk=self.resource.pk).update(sync_requested_at=None)
+            record_event(
+                actor=Actor.system("sync"),
+                action=Action.SYNC_FINISHED,
+                target=self.resource,
+                details={
+                    "run": run.pk,
+                    "status": run.status,
+                    **{
+                        k: getattr(run, k)
+                        for k in ("created", "updated", "deleted", "unchanged", "failed", "drift")
+                    },
+                },
+            )
+
+
+def _send_batch(client: acs.AcsClient, ops: list[Op]) -> list[tuple[Op, str]]:
+    """One merge-patch for the batch; if it fails, each entry alone (PUT or DELETE).
+
+    Returns (op, "") for success and (op, reason) for failure. Runs on the client's pool.
+    """
+    try:
+        client.patch_assignments({op.object_id: op.body for op in ops})
+        return [(op, "") for op in ops]
+    except acs.AcsError as exc:
+        log.info("Merge-patch of %d entries failed (%s); sending them one by one", len(ops), exc)
+    results = []
+    for op in ops:
+        try:
+            if op.kind == OpKind.DELETE:
+                client.delete_assignment(op.object_id)
+            else:
+                client.put_assignment(
+                    op.object_id,
+                    tenant_id=op.body["tenantId"],
+                    principal_type=op.body["principalType"],
+                    client_ids=op.body["clientIds"],
+                )
+            results.append((op, ""))
+        except acs.AcsError as exc:
+            results.append((op, str(exc)))
+    return results
