@@ -92,11 +92,11 @@ class Heartbeat(threading.Thread):
         super().__init__(name=f"sync-heartbeat-{resource_id}", daemon=True)
         self.resource_id, self.owner, self.seconds = resource_id, owner, seconds
         self.lost = threading.Event()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def run(self) -> None:
         try:
-            while not self._stop.wait(max(0.5, self.seconds / 4)):
+            while not self._stopping.wait(max(0.5, self.seconds / 4)):
                 if not extend_claim(
                     resource_id=self.resource_id, owner=self.owner, seconds=self.seconds
                 ):
@@ -109,7 +109,7 @@ class Heartbeat(threading.Thread):
             connection.close()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self.join(timeout=10)
 
 
@@ -144,7 +144,7 @@ def reconcile_resource(*, run_id: int) -> Outcome:
     heartbeat.start()
     try:
         _start(run)
-        _Reconciler(run, heartbeat).run()
+        _Reconciler(run, heartbeat).execute()
     finally:
         heartbeat.stop()
         release_claim(resource_id=resource.pk, owner=owner)
@@ -182,7 +182,7 @@ class _Reconciler:
     def __init__(self, run: SyncRun, heartbeat: Heartbeat) -> None:
         self.run, self.resource, self.heartbeat = run, run.resource, heartbeat
 
-    def run(self) -> None:
+    def execute(self) -> None:
         run = self.run
         try:
             if not self.resource.enabled:

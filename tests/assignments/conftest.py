@@ -1,0 +1,72 @@
+"""Customer tenants as the tenants app leaves them, and the demo ACS resource on cloudsim."""
+
+from __future__ import annotations
+
+import pytest
+
+from assignments.models import AcsResource, SyncRun
+from cloudsim import ids
+from tenants.models import CustomerGroup, CustomerTenant, TenantStatus
+
+
+@pytest.fixture
+def fabrikam(db) -> CustomerTenant:
+    tenant = CustomerTenant.objects.create(
+        tenant_id=ids.FABRIKAM_TENANT_ID,
+        display_name="Fabrikam",
+        primary_domain=ids.FABRIKAM_DOMAIN,
+        status=TenantStatus.VERIFIED,
+    )
+    CustomerGroup.objects.create(
+        tenant=tenant, object_id=ids.FABRIKAM_SALES_GROUP, display_name="Sales"
+    )
+    return tenant
+
+
+@pytest.fixture
+def litware(db) -> CustomerTenant:
+    return CustomerTenant.objects.create(
+        tenant_id=ids.LITWARE_TENANT_ID, display_name="Litware", status=TenantStatus.INVITED
+    )
+
+
+@pytest.fixture
+def offline_resource(db) -> AcsResource:
+    """A resource nobody answers for: for tests that never reach the network."""
+    return AcsResource.objects.create(
+        name="offline-acs", endpoint="https://offline.invalid", key_env_var="OFFLINE_ACS_KEY"
+    )
+
+
+@pytest.fixture
+def acs_resource(db, microsoft_env, cloudsim_clean) -> AcsResource:
+    """cloudsim's contoso-acs, its key read from ACS_DEMO_ACCESS_KEY (set by microsoft_env)."""
+    return AcsResource.objects.create(
+        name=ids.CONTOSO_ACS,
+        endpoint=cloudsim_clean.acs_resources[ids.CONTOSO_ACS]["endpoint"],
+        key_env_var="ACS_DEMO_ACCESS_KEY",
+    )
+
+
+def remote_assignments(cloudsim, name: str = ids.CONTOSO_ACS) -> dict[str, dict]:
+    return {a["objectId"]: a for a in cloudsim.admin("GET", f"/acs/{name}/assignments")["value"]}
+
+
+def sync_now(resource: AcsResource) -> SyncRun:
+    """Run one sync in this process (the Celery path is covered by tests/integration)."""
+    from assignments.sync import reconcile_resource
+
+    run = SyncRun.objects.create(resource=resource, trigger="manual")
+    reconcile_resource(run_id=run.pk)
+    run.refresh_from_db()
+    return run
+
+
+@pytest.fixture(autouse=True)
+def queued_tasks(monkeypatch) -> list[dict]:
+    """Sync runs sent to Celery, kept here: unit tests run syncs themselves (``sync_now``)."""
+    from assignments.tasks import run_sync
+
+    sent: list[dict] = []
+    monkeypatch.setattr(run_sync, "apply_async", lambda **kwargs: sent.append(kwargs))
+    return sent

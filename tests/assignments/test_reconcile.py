@@ -1,0 +1,145 @@
+"""One sync run against cloudsim, in this process: what lands on the resource and in the run."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from assignments.models import Assignment, Desired, DriftEntry, SyncRun, SyncState, SyncStatus
+from assignments.services import adopt_drift, remove_drift
+from assignments.sync import claim_resource, reconcile_resource
+from audit.services import Actor
+from cloudsim import ids
+
+from .conftest import remote_assignments, sync_now
+
+pytestmark = pytest.mark.django_db(transaction=True)
+APP = ids.OPERATOR_APP_ID
+
+
+def make(resource, tenant, n, **fields):
+    return Assignment.objects.bulk_create(
+        Assignment(
+            resource=resource,
+            tenant=tenant,
+            principal_type="user",
+            object_id=uuid.UUID(int=i + 1),
+            client_ids=[APP],
+            **fields,
+        )
+        for i in range(n)
+    )
+
+
+def writes(cloudsim) -> int:
+    routes = cloudsim.admin("GET", "/stats")["routes"]
+    return sum(n for r, n in routes.items() if r.split()[1] in ("PUT", "PATCH", "DELETE"))
+
+
+def test_a_sync_creates_updates_and_deletes_until_remote_equals_desired(
+    acs_resource, fabrikam, cloudsim_clean
+):
+    rows = make(acs_resource, fabrikam, 250)
+    first = sync_now(acs_resource)
+    assert (first.status, first.created, first.failed, first.done, first.planned) == (
+        SyncStatus.SUCCEEDED,
+        250,
+        0,
+        250,
+        250,
+    )
+    assert len(remote_assignments(cloudsim_clean)) == 250
+    assert set(Assignment.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
+
+    Assignment.objects.filter(pk=rows[0].pk).update(desired=Desired.ABSENT)
+    Assignment.objects.filter(pk=rows[1].pk).update(client_ids=[APP, str(uuid.UUID(int=99))])
+    second = sync_now(acs_resource)
+    assert (second.deleted, second.updated, second.unchanged, second.created) == (1, 1, 248, 0)
+    remote = remote_assignments(cloudsim_clean)
+    assert str(rows[0].object_id) not in remote and not Assignment.objects.filter(pk=rows[0].pk)
+    assert len(remote[str(rows[1].object_id)]["clientIds"]) == 2
+
+
+def test_a_second_run_without_changes_sends_no_writes(acs_resource, fabrikam, cloudsim_clean):
+    make(acs_resource, fabrikam, 120)
+    sync_now(acs_resource)
+    before = writes(cloudsim_clean)
+    again = sync_now(acs_resource)
+    assert (again.unchanged, again.created, again.status) == (120, 0, SyncStatus.SUCCEEDED)
+    assert writes(cloudsim_clean) == before
+
+
+def test_a_bad_entry_fails_alone_with_its_reason(acs_resource, fabrikam, cloudsim_clean):
+    make(acs_resource, fabrikam, 30)
+    bad = Assignment.objects.create(
+        resource=acs_resource,
+        tenant=fabrikam,
+        principal_type="tenant",
+        object_id=uuid.UUID(int=12345),  # a tenant assignment must use the tenant id
+        client_ids=[APP],
+    )
+    run = sync_now(acs_resource)
+    assert (run.status, run.created, run.failed) == (SyncStatus.PARTIAL, 30, 1)
+    assert run.errors[0]["object_id"] == str(bad.object_id)
+    assert "objectId must equal the tenantId" in run.errors[0]["reason"]
+    bad.refresh_from_db()
+    assert bad.sync_state == SyncState.FAILED and "tenantId" in bad.last_error
+
+
+def test_throttling_and_server_errors_are_retried(acs_resource, fabrikam, cloudsim_clean):
+    make(acs_resource, fabrikam, 300)
+    cloudsim_clean.set_fault("429", service="acs", probability=0.3, arg="0")
+    cloudsim_clean.set_fault("500", service="acs", probability=0.1)
+    cloudsim_clean.set_fault("drop", service="acs", probability=0.05)
+    run = sync_now(acs_resource)
+    assert (run.status, run.created, run.failed) == (SyncStatus.SUCCEEDED, 300, 0)
+    assert len(remote_assignments(cloudsim_clean)) == 300
+
+
+def test_unknown_remote_entries_are_drift_until_adopted_or_removed(
+    acs_resource, fabrikam, cloudsim_clean, operator_user
+):
+    foreign = [
+        {"objectId": ids.FABRIKAM_ALEX, "tenantId": ids.FABRIKAM_TENANT_ID},
+        {"objectId": ids.FABRIKAM_MEGAN, "tenantId": ids.FABRIKAM_TENANT_ID},
+    ]
+    cloudsim_clean.admin(
+        "POST",
+        f"/acs/{ids.CONTOSO_ACS}/assignments",
+        {"value": [{**f, "principalType": "user", "clientIds": [APP]} for f in foreign]},
+    )
+    run = sync_now(acs_resource)
+    assert run.drift == 2 and run.deleted == 0
+    assert len(remote_assignments(cloudsim_clean)) == 2
+    actor = Actor.operator(operator_user)
+    alex = DriftEntry.objects.get(object_id=ids.FABRIKAM_ALEX)
+    adopted = adopt_drift(actor=actor, entry=alex)
+    assert adopted.adopted and adopted.sync_state == SyncState.SYNCED
+    remove_drift(actor=actor, entry=DriftEntry.objects.get(object_id=ids.FABRIKAM_MEGAN))
+    run = sync_now(acs_resource)
+    assert (run.deleted, run.unchanged, run.drift) == (1, 1, 0)
+    assert list(remote_assignments(cloudsim_clean)) == [ids.FABRIKAM_ALEX]
+    assert not DriftEntry.objects.exists()
+
+
+def test_a_held_lock_makes_the_run_wait_and_a_dead_run_is_superseded(acs_resource, fabrikam):
+    dead = SyncRun.objects.create(resource=acs_resource, trigger="manual", status="running")
+    assert claim_resource(resource_id=acs_resource.pk, owner="someone", seconds=60)
+    run = SyncRun.objects.create(resource=acs_resource, trigger="manual")
+    outcome = reconcile_resource(run_id=run.pk)
+    assert outcome.status == "busy" and 50 < outcome.retry_in <= 60
+    acs_resource.__class__.objects.update(sync_locked_until=None)  # the holder's lock expired
+    assert reconcile_resource(run_id=run.pk).status == SyncStatus.SUCCEEDED
+    dead.refresh_from_db()
+    assert dead.status == SyncStatus.FAILED and f"run #{run.pk} took over" in dead.message
+
+
+def test_a_missing_key_fails_the_run_with_the_variable_name_only(
+    acs_resource, fabrikam, monkeypatch
+):
+    monkeypatch.delenv("ACS_DEMO_ACCESS_KEY")
+    make(acs_resource, fabrikam, 1)
+    run = sync_now(acs_resource)
+    assert run.status == SyncStatus.FAILED
+    assert "ACS_DEMO_ACCESS_KEY is not set" in run.message
