@@ -121,16 +121,10 @@ class _Handler(BaseHTTPRequestHandler):
                 response.headers["Retry-After"] = failure.arg or "1"
         else:
             resolved = srv.router.resolve(method, path)
-            wait = sim.rate_limits.check(srv.service, srv.resource or "*")
             if resolved is None:
                 response = error_response(
                     srv.service, 404, "NotFound", f"No route for {method} {path}", headers
                 )
-            elif wait:
-                response = error_response(
-                    srv.service, 429, "TooManyRequests", "Rate limit exceeded.", headers
-                )
-                response.headers["Retry-After"] = str(max(1, round(wait + 0.5)))
             else:
                 handler, req.params, route = resolved
                 req.route = route
