@@ -32,6 +32,7 @@ from tenants.graph_auth import (
     acquire_app_token,
     acquire_user_token_by_password,
     ca_verify,
+    normalize_guid,
     parse_retry_after,
     reset_token_caches,
     resolve_tenant,
@@ -66,6 +67,7 @@ __all__ = [
     "get_user",
     "list_app_role_assignments",
     "list_permission_grants",
+    "normalize_guid",
     "reset_token_caches",
     "resolve_tenant",
     "search_groups",
@@ -182,7 +184,12 @@ def _quote(value: str) -> str:
 
 def _sp(item: Any) -> ServicePrincipal:
     return ServicePrincipal(
-        id=item.id, app_id=item.app_id or "", display_name=item.display_name or ""
+        id=item.id,
+        app_id=item.app_id or "",
+        display_name=item.display_name or "",
+        published_scopes={
+            s.value: str(s.id) for s in (item.oauth2_permission_scopes or []) if s.value
+        },
     )
 
 

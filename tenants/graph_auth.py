@@ -240,7 +240,7 @@ def acquire_user_token_by_password(
     return _token_from_result(result, f"Sign-in of {username}")
 
 
-def normalize_tenant_id(value: str) -> str | None:
+def normalize_guid(value: str) -> str | None:
     """The canonical GUID text when ``value`` is a GUID, else None."""
     try:
         return str(uuid.UUID(value.strip()))
@@ -253,7 +253,7 @@ def resolve_tenant(domain_or_id: str) -> str:
 
     Raises GraphError(permanent=True, code="unknown_domain") when Entra ID does not know it.
     """
-    guid = normalize_tenant_id(domain_or_id)
+    guid = normalize_guid(domain_or_id)
     if guid:
         return guid
     domain = domain_or_id.strip().lower()

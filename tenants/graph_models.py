@@ -18,6 +18,8 @@ class ServicePrincipal:
     id: str
     app_id: str
     display_name: str
+    # The delegated permissions the app publishes: {value ("VoIP"): permission id}
+    published_scopes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

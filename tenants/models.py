@@ -74,6 +74,10 @@ class ConsentLink(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The nonce of the one `state` currently out at Microsoft: a callback must carry it, and
+    # handling the callback clears it, so a replayed state is refused.
+    state_nonce = models.CharField(max_length=64, blank=True)
+    state_issued_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=ConsentOutcome.choices, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
     error_subcode = models.CharField(max_length=100, blank=True)
@@ -84,6 +88,23 @@ class ConsentLink(models.Model):
 
     def __str__(self) -> str:
         return f"Consent link for {self.tenant} ({self.created_at:%Y-%m-%d})"
+
+    @property
+    def is_expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.expires_at <= timezone.now()
+
+    @property
+    def unavailable_reason(self) -> str:
+        """Why the link can no longer be used ('' when it can)."""
+        if self.revoked_at:
+            return "revoked"
+        if self.used_at:
+            return "used"
+        if self.is_expired:
+            return "expired"
+        return ""
 
 
 class CheckTrigger(models.TextChoices):

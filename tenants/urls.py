@@ -1,4 +1,21 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from tenants import consent_views, views
 
 app_name = "tenants"
-urlpatterns: list = []
+urlpatterns = [
+    path("tenants/", views.tenant_list, name="list"),
+    path("tenants/add/", views.tenant_create, name="create"),
+    path("tenants/preflight/", views.preflight, name="preflight"),
+    path("tenants/<int:pk>/", views.tenant_detail, name="detail"),
+    path("tenants/<int:pk>/status.json", views.tenant_status, name="status"),
+    path("tenants/<int:pk>/verify/", views.tenant_verify, name="verify"),
+    path("tenants/<int:pk>/links/", views.link_create, name="link_create"),
+    path("tenants/<int:pk>/links/<int:link_pk>/revoke/", views.link_revoke, name="link_revoke"),
+    path("tenants/<int:pk>/links/<int:link_pk>/reissue/", views.link_reissue, name="link_reissue"),
+    path("tenants/<int:pk>/links/<int:link_pk>/email/", views.link_email, name="link_email"),
+    path("tenants/<int:pk>/groups/add/", views.group_add, name="group_add"),
+    path("tenants/<int:pk>/groups/<int:group_pk>/remove/", views.group_remove, name="group_remove"),
+    path("consent/callback/", consent_views.consent_callback, name="consent_callback"),
+    path("consent/<str:token>/", consent_views.consent_landing, name="consent_landing"),
+]

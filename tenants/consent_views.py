@@ -1,0 +1,134 @@
+"""Public pages for the customer admin: the consent landing page and Microsoft's callback.
+
+No portal account is needed, so these pages reveal nothing beyond the link's own tenant,
+never put the token in logs (the path holds it), are rate limited per client address, and
+answer every malformed request with a clear page instead of an error.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from audit.services import client_ip
+from portal.roles import public
+from tenants import aadsts, ratelimit, services
+from tenants.models import ConsentOutcome
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE = {
+    "unknown": "This consent link is not valid. Check that you copied all of it, or ask for a "
+    "new one.",
+    "expired": "This consent link has expired. Ask for a new one.",
+    "revoked": "This consent link was withdrawn. Ask for a new one.",
+    "used": "Consent was already given through this link. Nothing more to do.",
+}
+
+
+def _quiet(response: HttpResponse) -> HttpResponse:
+    """Keep Django from logging the request path (it holds the token) for 4xx answers."""
+    response._has_been_logged = True
+    return response
+
+
+def _limited(request, scope: str) -> HttpResponse | None:
+    if ratelimit.allow(scope=scope, ident=client_ip(request) or "-"):
+        return None
+    response = render(
+        request,
+        "tenants/consent_refused.html",
+        {"title": "Too many requests", "message": "Please wait a minute and try again."},
+        status=429,
+    )
+    response["Retry-After"] = "60"
+    return _quiet(response)
+
+
+def _consent_scopes() -> list[tuple[str, str]]:
+    return [
+        (
+            "VoIP",
+            "Lets your users make and receive calls with Azure Communication Services "
+            "using their work account (Teams Phone extensibility / VoIP).",
+        ),
+        (
+            "VoIP.Join",
+            "Lets your users join Teams meetings and calls through Azure "
+            "Communication Services as themselves.",
+        ),
+    ]
+
+
+@public
+@never_cache
+@require_http_methods(["GET", "POST"])
+def consent_landing(request, token: str):
+    limited = _limited(request, "landing")
+    if limited:
+        return limited
+    ip = client_ip(request)
+    try:
+        if request.method == "POST":
+            return HttpResponseRedirect(services.start_admin_consent(token=token, ip=ip))
+        link = services.open_consent_link(token=token, ip=ip)
+    except services.LinkUnavailable as unavailable:
+        return _quiet(
+            render(
+                request,
+                "tenants/consent_unavailable.html",
+                {"reason": unavailable.reason, "message": UNAVAILABLE[unavailable.reason]},
+                status=200 if unavailable.reason == "used" else 410,
+            )
+        )
+    return render(
+        request,
+        "tenants/consent_landing.html",
+        {
+            "link": link,
+            "tenant": link.tenant,
+            "operator": settings.OPERATOR_NAME,
+            "app_id": settings.ENTRA_CLIENT_ID,
+            "scopes": _consent_scopes(),
+            "acs_command": aadsts.ACS_CLIENTS_SP_COMMAND,
+        },
+    )
+
+
+@public
+@never_cache
+@require_http_methods(["GET"])
+def consent_callback(request):
+    limited = _limited(request, "callback")
+    if limited:
+        return limited
+    params = {key: request.GET.get(key, "") for key in request.GET}
+    try:
+        result = services.record_consent_callback(params=params, ip=client_ip(request))
+    except services.CallbackRejected as rejected:
+        logger.info("Consent callback refused: %s", rejected)
+        return _quiet(
+            render(
+                request,
+                "tenants/consent_refused.html",
+                {"title": "This consent answer was refused", "message": str(rejected)},
+                status=400,
+            )
+        )
+    return render(
+        request,
+        "tenants/consent_result.html",
+        {
+            "result": result,
+            "granted": result.outcome == ConsentOutcome.GRANTED,
+            "declined": result.outcome == ConsentOutcome.DECLINED,
+            "explanation": result.explanation,
+            "operator": settings.OPERATOR_NAME,
+            "tenant_name": result.tenant.display_name or result.tenant.primary_domain,
+        },
+    )

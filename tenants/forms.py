@@ -1,0 +1,48 @@
+from django import forms
+from django.conf import settings
+
+from tenants.models import TenantStatus
+
+
+class TenantCreateForm(forms.Form):
+    tenant_ref = forms.CharField(
+        label="Tenant id or verified domain",
+        max_length=253,
+        help_text="A GUID such as fab12ca7-0000-4000-8000-000000000002, or a domain such as "
+        "fabrikam.com (looked up with Microsoft).",
+    )
+    display_name = forms.CharField(label="Display name", max_length=256, required=False)
+    notes = forms.CharField(label="Notes", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class TenantFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=100)
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *TenantStatus.choices]
+    )
+
+
+class ConsentLinkForm(forms.Form):
+    admin_email = forms.EmailField(label="Customer admin email", required=False)
+    note = forms.CharField(label="Note for the admin", max_length=500, required=False)
+    days = forms.IntegerField(label="Valid for (days)", min_value=1, max_value=90)
+    version = forms.ChoiceField(
+        label="Consent endpoint",
+        choices=[("v1", "v1 (permissions of the app registration)"), ("v2", "v2 (.default)")],
+        initial="v1",
+    )
+    send_email = forms.BooleanField(label="Email the link to the admin now", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["days"].initial = settings.CONSENT_LINK_DAYS
+
+    def clean(self):
+        data = super().clean()
+        if data.get("send_email") and not data.get("admin_email"):
+            self.add_error("admin_email", "Give the admin's email address to send the link.")
+        return data
+
+
+class GroupAddForm(forms.Form):
+    object_id = forms.UUIDField(label="Group object id")

@@ -1,0 +1,530 @@
+"""Everything that changes tenants, consent links and customer groups.
+
+Each service is keyword-only, runs in one transaction and writes one audit event. Tenant
+status moves only through ``move_status``; an invalid move raises ``InvalidTransition``.
+Graph is called before the transaction opens (never hold a row lock across the network).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.actions import Action
+from audit.services import Actor, record_event
+from tenants import aadsts, graph
+from tenants.models import (
+    CheckTrigger,
+    ConsentCheck,
+    ConsentLink,
+    ConsentOutcome,
+    CustomerGroup,
+    CustomerTenant,
+    TenantStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+STATE_SALT = "tenants.consent-state"
+CONSENTING = (TenantStatus.CONSENTED, TenantStatus.VERIFIED, TenantStatus.ATTENTION)
+S = TenantStatus
+TRANSITIONS: dict[str, set[str]] = {
+    S.INVITED: {S.CONSENTED, S.DECLINED, S.ATTENTION, S.VERIFIED, S.REVOKED},
+    S.CONSENTED: {S.CONSENTED, S.VERIFIED, S.ATTENTION, S.DECLINED, S.REVOKED},
+    S.VERIFIED: {S.CONSENTED, S.VERIFIED, S.ATTENTION, S.DECLINED, S.REVOKED},
+    S.ATTENTION: {S.CONSENTED, S.VERIFIED, S.ATTENTION, S.DECLINED, S.REVOKED},
+    S.DECLINED: {S.CONSENTED, S.DECLINED, S.ATTENTION, S.VERIFIED, S.REVOKED},
+    S.REVOKED: {S.INVITED},
+}
+
+
+class TenantError(Exception):
+    """A request the domain refuses; the message is shown to the user as is."""
+
+
+class InvalidTransition(TenantError):
+    pass
+
+
+class LinkUnavailable(TenantError):
+    """The consent link is unknown, expired, revoked or already used (``reason``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CallbackRejected(TenantError):
+    """A consent callback that must change nothing (bad, replayed, tampered, foreign tenant)."""
+
+
+def move_status(tenant: CustomerTenant, new: str) -> dict[str, str]:
+    old = tenant.status
+    if new not in TRANSITIONS.get(old, set()):
+        raise InvalidTransition(
+            f"A tenant that is {tenant.get_status_display().lower()} cannot become "
+            f"{TenantStatus(new).label.lower()}."
+        )
+    if new != old:
+        tenant.status = new
+        tenant.status_changed_at = timezone.now()
+    return {"from": old, "to": new}
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def callback_url() -> str:
+    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("tenants:consent_callback")
+
+
+def link_url(token: str) -> str:
+    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("tenants:consent_landing", args=[token])
+
+
+# --- tenants ----------------------------------------------------------------------------------
+
+
+def register_tenant(
+    *, actor: Actor, tenant_ref: str, display_name: str = "", notes: str = ""
+) -> CustomerTenant:
+    """Register a tenant by GUID or verified domain (resolved through Entra ID's metadata).
+
+    Raises TenantError for a malformed reference, an unknown domain, a lookup failure or a
+    tenant that is already registered.
+    """
+    ref = (tenant_ref or "").strip()
+    try:
+        tenant_id = graph.resolve_tenant(ref)
+    except graph.GraphError as error:
+        if error.permanent:
+            raise TenantError(error.message) from error
+        raise TenantError(f"Entra ID could not be asked right now: {error.message}") from error
+    domain = "" if ref.lower() == tenant_id else ref.lower()
+    home = (settings.ENTRA_HOME_TENANT_ID or "").lower()
+    try:
+        with transaction.atomic():
+            tenant = CustomerTenant.objects.create(
+                tenant_id=tenant_id,
+                display_name=display_name.strip() or domain,
+                primary_domain=domain,
+                verified_domains=[domain] if domain else [],
+                is_home=bool(home) and tenant_id == home,
+                notes=notes,
+                created_by=actor.user,
+                status_changed_at=timezone.now(),
+            )
+            record_event(
+                actor=actor,
+                action=Action.TENANT_CREATED,
+                target=tenant,
+                tenant=tenant,
+                details={"tenant_id": tenant_id, "domain": domain, "is_home": tenant.is_home},
+            )
+    except IntegrityError as exc:
+        raise TenantError(f"Tenant {tenant_id} is already registered.") from exc
+    return tenant
+
+
+# --- consent links ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    link: ConsentLink
+    token: str  # shown once; only its hash is stored
+
+    @property
+    def url(self) -> str:
+        return link_url(self.token)
+
+
+def issue_consent_link(
+    *,
+    actor: Actor,
+    tenant: CustomerTenant,
+    admin_email: str = "",
+    note: str = "",
+    days: int | None = None,
+    version: str = "v1",
+) -> IssuedLink:
+    """Create a consent link; the token (256 random bits) is returned once and stored hashed."""
+    if version not in ("v1", "v2"):
+        raise TenantError("The consent version must be v1 or v2.")
+    days = days or settings.CONSENT_LINK_DAYS
+    if not 1 <= days <= 90:
+        raise TenantError("A consent link lives between 1 and 90 days.")
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        link = ConsentLink.objects.create(
+            tenant=tenant,
+            token_hash=hash_token(token),
+            admin_email=admin_email.strip(),
+            note=note.strip(),
+            consent_version=version,
+            created_by=actor.user,
+            expires_at=timezone.now() + timedelta(days=days),
+        )
+        record_event(
+            actor=actor,
+            action=Action.CONSENT_LINK_CREATED,
+            target=link,
+            tenant=tenant,
+            details={
+                "link": link.pk,
+                "expires_at": link.expires_at.isoformat(),
+                "version": version,
+                "admin_email": link.admin_email,
+            },
+        )
+    return IssuedLink(link=link, token=token)
+
+
+def revoke_consent_link(*, actor: Actor, link: ConsentLink) -> ConsentLink:
+    """Revoke a link so it can no longer start consent (idempotent on revoked links)."""
+    with transaction.atomic():
+        link = ConsentLink.objects.select_for_update().get(pk=link.pk)
+        if link.revoked_at:
+            return link
+        link.revoked_at = timezone.now()
+        link.state_nonce = ""
+        link.save(update_fields=["revoked_at", "state_nonce"])
+        record_event(
+            actor=actor,
+            action=Action.CONSENT_LINK_REVOKED,
+            target=link,
+            tenant=link.tenant,
+            details={"link": link.pk},
+        )
+    return link
+
+
+def reissue_consent_link(*, actor: Actor, link: ConsentLink) -> IssuedLink:
+    """Revoke ``link`` and issue a new one with the same email, note and version."""
+    with transaction.atomic():
+        revoke_consent_link(actor=actor, link=link)
+        return issue_consent_link(
+            actor=actor,
+            tenant=link.tenant,
+            admin_email=link.admin_email,
+            note=link.note,
+            version=link.consent_version,
+        )
+
+
+def email_consent_link(*, actor: Actor, link: ConsentLink, token: str, to: str = "") -> str:
+    """Email the link to its admin (or ``to``). ``token`` must be the link's own token."""
+    if not hmac.compare_digest(hash_token(token or ""), link.token_hash):
+        raise TenantError("That token does not belong to this link.")
+    if link.unavailable_reason:
+        raise TenantError(f"This link is {link.unavailable_reason}; issue a new one.")
+    recipient = (to or link.admin_email).strip()
+    if not recipient:
+        raise TenantError("Give the customer admin's email address.")
+    operator = settings.OPERATOR_NAME
+    body = (
+        f"Hello,\n\n{operator} asks you, as an administrator of {link.tenant}, to grant admin "
+        f"consent so that your users can call and join meetings with Azure Communication "
+        f"Services using their Microsoft Entra ID accounts.\n\n"
+        f"Open this link to read what is asked and continue to Microsoft:\n{link_url(token)}\n\n"
+        f"The link works until {link.expires_at:%Y-%m-%d %H:%M} UTC.\n"
+        + (f"\nNote from {operator}: {link.note}\n" if link.note else "")
+    )
+    with transaction.atomic():
+        record_event(
+            actor=actor,
+            action=Action.CONSENT_LINK_EMAILED,
+            target=link,
+            tenant=link.tenant,
+            details={"link": link.pk, "to": recipient},
+        )
+        send_mail(
+            f"{operator}: admin consent for Azure Communication Services", body, None, [recipient]
+        )
+    return recipient
+
+
+def find_link(token: str) -> ConsentLink:
+    """The link of ``token`` (compared in constant time); LinkUnavailable('unknown') if none."""
+    digest = hash_token(token or "")
+    link = ConsentLink.objects.select_related("tenant").filter(token_hash=digest).first()
+    if link is None or not hmac.compare_digest(link.token_hash, digest):
+        raise LinkUnavailable("unknown")
+    return link
+
+
+def _usable_link(token: str) -> ConsentLink:
+    link = find_link(token)
+    if link.unavailable_reason:
+        raise LinkUnavailable(link.unavailable_reason)
+    return link
+
+
+def open_consent_link(*, token: str, ip: str | None = None) -> ConsentLink:
+    """The customer admin opened the landing page: note the first opening."""
+    link = _usable_link(token)
+    if link.opened_at:
+        return link
+    with transaction.atomic():
+        updated = ConsentLink.objects.filter(pk=link.pk, opened_at__isnull=True).update(
+            opened_at=timezone.now()
+        )
+        if updated:
+            record_event(
+                actor=Actor.customer_admin(tenant_label=str(link.tenant), ip=ip),
+                action=Action.CONSENT_LINK_OPENED,
+                target=link,
+                tenant=link.tenant,
+                details={"link": link.pk},
+            )
+    link.refresh_from_db()
+    return link
+
+
+def build_admin_consent_url(*, tenant_id: str, state: str, version: str = "v1") -> str:
+    """Microsoft's admin consent URL for the operator app in ``tenant_id``."""
+    host = settings.ENTRA_AUTHORITY_HOST.rstrip("/")
+    params = {"client_id": settings.ENTRA_CLIENT_ID}
+    if version == "v2":
+        params["scope"] = "https://graph.microsoft.com/.default"
+        path = f"{host}/{tenant_id}/v2.0/adminconsent"
+    else:
+        path = f"{host}/{tenant_id}/adminconsent"
+    params.update({"redirect_uri": callback_url(), "state": state})
+    return f"{path}?{urlencode(params)}"
+
+
+def start_admin_consent(*, token: str, ip: str | None = None) -> str:
+    """Bind a fresh single-use ``state`` to the link and return Microsoft's consent URL.
+
+    A new state replaces the previous one, so only the latest redirect can come back.
+    """
+    with transaction.atomic():
+        link = _usable_link(token)
+        link = ConsentLink.objects.select_for_update().select_related("tenant").get(pk=link.pk)
+        nonce = secrets.token_urlsafe(24)
+        link.state_nonce, link.state_issued_at = nonce, timezone.now()
+        link.save(update_fields=["state_nonce", "state_issued_at"])
+        state = signing.dumps({"l": link.pk, "n": nonce}, salt=STATE_SALT, compress=True)
+        record_event(
+            actor=Actor.customer_admin(tenant_label=str(link.tenant), ip=ip),
+            action=Action.CONSENT_REDIRECTED,
+            target=link,
+            tenant=link.tenant,
+            details={"link": link.pk, "version": link.consent_version},
+        )
+    return build_admin_consent_url(
+        tenant_id=str(link.tenant.tenant_id), state=state, version=link.consent_version
+    )
+
+
+def read_state(state: str) -> tuple[int, str]:
+    """(link pk, nonce) from a signed state; CallbackRejected when bad or too old."""
+    try:
+        data = signing.loads(state, salt=STATE_SALT, max_age=settings.CONSENT_STATE_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise CallbackRejected(
+            "This consent answer arrived too late. Open the consent link again."
+        ) from exc
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise CallbackRejected("This consent answer is not one the portal sent out.") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("l"), int):
+        raise CallbackRejected("This consent answer is not one the portal sent out.")
+    nonce = data.get("n")
+    if not isinstance(nonce, str) or not nonce:
+        raise CallbackRejected("This consent answer is not one the portal sent out.")
+    return data["l"], nonce
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    link: ConsentLink
+    tenant: CustomerTenant
+    outcome: str
+    explanation: aadsts.Explanation | None
+
+
+def _reject(link: ConsentLink, ip: str | None, reason: str, details: dict) -> None:
+    """Record a refused callback whose state was genuine (its link is known)."""
+    with transaction.atomic():
+        record_event(
+            actor=Actor.customer_admin(tenant_label=str(link.tenant), ip=ip),
+            action=Action.CONSENT_CALLBACK_REJECTED,
+            target=link,
+            tenant=link.tenant,
+            details={"link": link.pk, "reason": reason, **details},
+        )
+    raise CallbackRejected(reason)
+
+
+def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None) -> CallbackResult:
+    """Handle Microsoft's redirect back: validate, record the outcome, enqueue verification.
+
+    Refuses (CallbackRejected, nothing changed) a missing, tampered, expired or replayed state,
+    a link that is no longer usable, and an answer from another tenant than the invited one.
+    """
+    params = {k: str(v).replace("\x00", "") for k, v in params.items()}
+    state = params.get("state") or ""
+    if not state or len(state) > 2000:
+        raise CallbackRejected("This consent answer has no valid state.")
+    link_pk, nonce = read_state(state)
+    link = ConsentLink.objects.select_related("tenant").filter(pk=link_pk).first()
+    if link is None:
+        raise CallbackRejected("This consent answer is not one the portal sent out.")
+    if not link.state_nonce or not hmac.compare_digest(link.state_nonce, nonce):
+        _reject(
+            link,
+            ip,
+            "This consent answer was already used (or replaced by a newer one).",
+            {"replay": True},
+        )
+    if link.unavailable_reason:
+        _reject(link, ip, f"This consent link is {link.unavailable_reason}.", {})
+    invited = str(link.tenant.tenant_id)
+    returned = (params.get("tenant") or "").strip().lower()
+    granted = params.get("admin_consent", "").lower() == "true"
+    error = (params.get("error") or "")[:100]
+    if (granted and returned != invited) or (returned and returned != invited):
+        _reject(
+            link,
+            ip,
+            "Consent came back from another organization than the one this link was made for. "
+            "Sign in with an administrator of the invited organization and try again.",
+            {"returned_tenant": returned[:64], "invited_tenant": invited},
+        )
+    if not granted and not error:
+        raise CallbackRejected("This consent answer says neither yes nor no.")
+    description = (params.get("error_description") or "")[:2000]
+    subcode = (params.get("error_subcode") or "")[:100]
+    with transaction.atomic():
+        link = ConsentLink.objects.select_for_update().select_related("tenant").get(pk=link.pk)
+        if not link.state_nonce or not hmac.compare_digest(link.state_nonce, nonce):
+            raise CallbackRejected("This consent answer was already used.")
+        tenant = CustomerTenant.objects.select_for_update().get(pk=link.tenant_id)
+        link.state_nonce = ""
+        explanation = None
+        if granted:
+            link.outcome, link.used_at = ConsentOutcome.GRANTED, timezone.now()
+            link.error_code = link.error_subcode = link.error_description = ""
+            action, status = Action.CONSENT_GRANTED, TenantStatus.CONSENTED
+        else:
+            code = aadsts.code_from(error, description)
+            explanation = aadsts.explain(code)
+            declined = aadsts.is_decline(error=error, code=code, subcode=subcode)
+            link.outcome = ConsentOutcome.DECLINED if declined else ConsentOutcome.ERROR
+            link.error_code, link.error_subcode = code[:100], subcode
+            link.error_description = description
+            action = Action.CONSENT_DECLINED if declined else Action.CONSENT_FAILED
+            status = TenantStatus.DECLINED if declined else TenantStatus.ATTENTION
+            if tenant.status in CONSENTING and declined:
+                status = tenant.status  # a later "no" does not undo an earlier "yes"
+            if not declined:
+                ConsentCheck.objects.create(
+                    tenant=tenant,
+                    trigger=CheckTrigger.CALLBACK,
+                    ok=False,
+                    findings=[_consent_error_finding(explanation, description)],
+                )
+        link.save()
+        moved = move_status(tenant, status)
+        tenant.save()
+        record_event(
+            actor=Actor.customer_admin(tenant_label=str(tenant), ip=ip),
+            action=action,
+            target=link,
+            tenant=tenant,
+            details={
+                "link": link.pk,
+                "outcome": link.outcome,
+                "error": error,
+                "error_code": link.error_code,
+                "error_subcode": subcode,
+                "status": moved,
+            },
+        )
+        if granted:
+            tenant_pk = tenant.pk
+            transaction.on_commit(lambda: _enqueue_verification(tenant_pk, CheckTrigger.CALLBACK))
+    return CallbackResult(link=link, tenant=tenant, outcome=link.outcome, explanation=explanation)
+
+
+def _consent_error_finding(explanation: aadsts.Explanation, description: str) -> dict:
+    remedy = explanation.remedy + (
+        f" Command: {explanation.command}" if explanation.command else ""
+    )
+    first_line = description.splitlines()[0] if description else explanation.code
+    return {
+        "check": "admin_consent",
+        "ok": False,
+        "detail": f"{explanation.title}: {first_line}",
+        "remedy": remedy,
+    }
+
+
+def _enqueue_verification(tenant_pk: int, trigger: str) -> None:
+    from tenants.tasks import verify_tenant
+
+    try:
+        verify_tenant.delay(tenant_pk, trigger)
+    except Exception:  # the broker being down must not break the customer admin's page
+        logger.exception("Could not enqueue verification of tenant %s", tenant_pk)
+
+
+# --- customer groups --------------------------------------------------------------------------
+
+
+def add_customer_group(*, actor: Actor, tenant: CustomerTenant, object_id: str) -> CustomerGroup:
+    """Add a group of a consented tenant, read from Graph (it must exist)."""
+    if tenant.status not in CONSENTING:
+        raise TenantError("Groups can be picked once the tenant's admin has consented.")
+    gid = graph.normalize_guid(object_id)
+    if not gid:
+        raise TenantError("A group id is a GUID.")
+    try:
+        found = graph.get_group(tenant_id=str(tenant.tenant_id), group_id=gid)
+    except graph.GraphError as error:
+        raise TenantError(f"Graph could not read the group: {error.message}") from error
+    if found is None:
+        raise TenantError(f"No group {gid} in {tenant}.")
+    with transaction.atomic():
+        group, created = CustomerGroup.objects.update_or_create(
+            tenant=tenant,
+            object_id=gid,
+            defaults={"display_name": found.display_name, "last_seen_at": timezone.now()},
+        )
+        if not created:
+            return group
+        record_event(
+            actor=actor,
+            action=Action.GROUP_ADDED,
+            target=group,
+            tenant=tenant,
+            details={"object_id": gid, "display_name": found.display_name},
+        )
+    return group
+
+
+def remove_customer_group(*, actor: Actor, group: CustomerGroup) -> None:
+    with transaction.atomic():
+        record_event(
+            actor=actor,
+            action=Action.GROUP_REMOVED,
+            target=group,
+            tenant=group.tenant,
+            details={"object_id": str(group.object_id), "display_name": group.display_name},
+        )
+        group.delete()

@@ -1,0 +1,35 @@
+"""Thin Celery tasks: load by id, call the service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="tenants.tasks.verify_tenant")
+def verify_tenant(tenant_pk: int, trigger: str = "manual") -> dict | None:
+    """Verify one tenant's consent through Graph; gone tenants are skipped."""
+    from tenants.models import CustomerTenant
+    from tenants.verification import verify_consent
+
+    tenant = CustomerTenant.objects.filter(pk=tenant_pk).first()
+    if tenant is None:
+        logger.info("Tenant %s is gone; nothing to verify", tenant_pk)
+        return None
+    check = verify_consent(tenant=tenant, trigger=trigger)
+    return {"tenant": tenant_pk, "check": check.pk, "ok": check.ok}
+
+
+@shared_task(name="tenants.tasks.verify_all_tenants")
+def verify_all_tenants() -> int:
+    """Beat: queue a periodic check of every tenant that has consented."""
+    from tenants.models import CheckTrigger, CustomerTenant
+    from tenants.services import CONSENTING
+
+    pks = list(CustomerTenant.objects.filter(status__in=CONSENTING).values_list("pk", flat=True))
+    for pk in pks:
+        verify_tenant.delay(pk, CheckTrigger.PERIODIC)
+    return len(pks)

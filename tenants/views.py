@@ -1,0 +1,241 @@
+"""Operator pages: tenant list, registration, detail (findings, links, groups), home preflight."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from audit.models import AuditEvent
+from audit.services import Actor
+from portal.roles import require_role
+from tenants import graph, services, verification
+from tenants.forms import ConsentLinkForm, GroupAddForm, TenantCreateForm, TenantFilterForm
+from tenants.models import ConsentLink, CustomerGroup, CustomerTenant
+from tenants.services import TenantError
+
+
+@require_role()
+def tenant_list(request):
+    form = TenantFilterForm(request.GET or None)
+    tenants = CustomerTenant.objects.all()
+    if form.is_valid():
+        q, status = form.cleaned_data["q"].strip(), form.cleaned_data["status"]
+        if q:
+            match = Q(display_name__icontains=q) | Q(primary_domain__icontains=q)
+            if graph.normalize_guid(q):
+                match |= Q(tenant_id=graph.normalize_guid(q))
+            tenants = tenants.filter(match)
+        if status:
+            tenants = tenants.filter(status=status)
+    return render(request, "tenants/list.html", {"form": form, "tenants": tenants})
+
+
+@require_role()
+def tenant_create(request):
+    form = TenantCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tenant = services.register_tenant(
+                actor=Actor.from_request(request), **form.cleaned_data
+            )
+        except TenantError as error:
+            form.add_error("tenant_ref", str(error))
+        else:
+            messages.success(request, f"{tenant} registered. Next: create a consent link.")
+            return redirect("tenants:detail", pk=tenant.pk)
+    return render(request, "tenants/create.html", {"form": form})
+
+
+def _detail_context(request, tenant: CustomerTenant) -> dict:
+    group_query = request.GET.get("group_q", "").strip()[:100]
+    group_results, group_error = [], ""
+    if group_query and tenant.status in services.CONSENTING:
+        try:
+            group_results = graph.search_groups(tenant_id=str(tenant.tenant_id), query=group_query)
+        except graph.GraphError as error:
+            group_error = f"Graph could not search groups: {error.message}"
+    return {
+        "tenant": tenant,
+        "latest_check": tenant.checks.first(),
+        "checks": tenant.checks.all()[:10],
+        "links": tenant.consent_links.all()[:20],
+        "groups": tenant.groups.all(),
+        "events": AuditEvent.objects.filter(tenant=tenant)
+        .defer("details")
+        .order_by("-at", "-id")[:50],
+        "link_form": ConsentLinkForm(),
+        "group_query": group_query,
+        "group_results": group_results,
+        "group_error": group_error,
+        "can_pick_groups": tenant.status in services.CONSENTING,
+    }
+
+
+@require_role()
+def tenant_detail(request, pk: int):
+    tenant = get_object_or_404(CustomerTenant, pk=pk)
+    return render(request, "tenants/detail.html", _detail_context(request, tenant))
+
+
+@require_role()
+def tenant_status(request, pk: int):
+    """Polled by the tenant page: reload once the status or the latest check changes."""
+    tenant = get_object_or_404(CustomerTenant, pk=pk)
+    latest = tenant.checks.values_list("pk", flat=True).first() or 0
+    changed = request.GET.get("status") != tenant.status or request.GET.get("check") != str(latest)
+    return JsonResponse(
+        {
+            "fields": {"status": tenant.get_status_display()},
+            "status": tenant.status,
+            "check": latest,
+            "done": changed,
+            "reload": changed,
+        }
+    )
+
+
+@require_role()
+@require_POST
+def tenant_verify(request, pk: int):
+    tenant = get_object_or_404(CustomerTenant, pk=pk)
+    from tenants.tasks import verify_tenant
+
+    try:
+        verify_tenant.delay(tenant.pk, "manual")
+    except Exception:  # no broker: check inline so the button still works
+        verification.verify_consent(tenant=tenant, actor=Actor.from_request(request))
+        messages.info(request, "Checked now (the task queue is unavailable).")
+    else:
+        messages.info(request, "Verification queued; this page updates when it finishes.")
+    return redirect("tenants:detail", pk=tenant.pk)
+
+
+def _link_created(request, tenant, issued, *, emailed_to: str = ""):
+    return render(
+        request,
+        "tenants/link_created.html",
+        {"tenant": tenant, "issued": issued, "url": issued.url, "emailed_to": emailed_to},
+    )
+
+
+@require_role()
+@require_POST
+def link_create(request, pk: int):
+    tenant = get_object_or_404(CustomerTenant, pk=pk)
+    form = ConsentLinkForm(request.POST)
+    if not form.is_valid():
+        context = _detail_context(request, tenant) | {"link_form": form}
+        return render(request, "tenants/detail.html", context, status=400)
+    actor, data = Actor.from_request(request), form.cleaned_data
+    issued = services.issue_consent_link(
+        actor=actor,
+        tenant=tenant,
+        admin_email=data["admin_email"],
+        note=data["note"],
+        days=data["days"],
+        version=data["version"],
+    )
+    emailed_to = ""
+    if data["send_email"]:
+        emailed_to = services.email_consent_link(actor=actor, link=issued.link, token=issued.token)
+    return _link_created(request, tenant, issued, emailed_to=emailed_to)
+
+
+def _get_link(tenant_pk: int, link_pk: int) -> ConsentLink:
+    return get_object_or_404(
+        ConsentLink.objects.select_related("tenant"), pk=link_pk, tenant_id=tenant_pk
+    )
+
+
+@require_role()
+@require_POST
+def link_revoke(request, pk: int, link_pk: int):
+    link = _get_link(pk, link_pk)
+    services.revoke_consent_link(actor=Actor.from_request(request), link=link)
+    messages.success(request, "Consent link revoked; it no longer opens.")
+    return redirect("tenants:detail", pk=pk)
+
+
+@require_role()
+@require_POST
+def link_reissue(request, pk: int, link_pk: int):
+    link = _get_link(pk, link_pk)
+    issued = services.reissue_consent_link(actor=Actor.from_request(request), link=link)
+    return _link_created(request, link.tenant, issued)
+
+
+@require_role()
+@require_POST
+def link_email(request, pk: int, link_pk: int):
+    link = _get_link(pk, link_pk)
+    token = request.POST.get("token", "")
+    try:
+        to = services.email_consent_link(
+            actor=Actor.from_request(request), link=link, token=token, to=request.POST.get("to", "")
+        )
+    except TenantError as error:
+        messages.error(request, str(error))
+        return redirect("tenants:detail", pk=pk)
+    messages.success(request, f"Consent link emailed to {to}.")
+    return redirect("tenants:detail", pk=pk)
+
+
+@require_role()
+@require_POST
+def group_add(request, pk: int):
+    tenant = get_object_or_404(CustomerTenant, pk=pk)
+    form = GroupAddForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick a group from the search results.")
+        return redirect("tenants:detail", pk=pk)
+    try:
+        group = services.add_customer_group(
+            actor=Actor.from_request(request),
+            tenant=tenant,
+            object_id=str(form.cleaned_data["object_id"]),
+        )
+    except TenantError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Group {group.display_name} added.")
+    return redirect("tenants:detail", pk=pk)
+
+
+@require_role()
+@require_POST
+def group_remove(request, pk: int, group_pk: int):
+    group = get_object_or_404(CustomerGroup, pk=group_pk, tenant_id=pk)
+    services.remove_customer_group(actor=Actor.from_request(request), group=group)
+    messages.success(request, f"Group {group.display_name} removed.")
+    return redirect("tenants:detail", pk=pk)
+
+
+@require_role()
+def preflight(request):
+    if request.method == "POST":
+        try:
+            sp = verification.create_home_acs_clients_sp(actor=Actor.from_request(request))
+        except graph.GraphError as error:
+            messages.error(
+                request,
+                f"Could not create the service principal: {error}. Run "
+                "`az ad sp create --id 2a04943b-b6a7-4f65-8786-2bb6131b59f6` instead.",
+            )
+        else:
+            messages.success(request, f"ACS Clients service principal is present ({sp.id}).")
+        return redirect("tenants:preflight")
+    findings = verification.run_preflight()
+    acs_missing = any(f["check"] == "acs_clients_sp" and not f["ok"] for f in findings)
+    return render(
+        request,
+        "tenants/preflight.html",
+        {
+            "findings": findings,
+            "all_ok": bool(findings) and all(f["ok"] for f in findings),
+            "acs_missing": acs_missing,
+            "callback_url": services.callback_url(),
+        },
+    )
