@@ -11,6 +11,9 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.shortcuts import render
 
+from audit.actions import Action
+from audit.models import ActorType
+from audit.services import Actor, client_ip, record_event
 from portal.models import Role, User
 
 logger = logging.getLogger(__name__)
@@ -21,8 +24,15 @@ class AccountAdapter(DefaultAccountAdapter):
         return settings.ACCOUNT_SIGNUP_OPEN
 
 
-def _refuse(request, *, reason: str, tenant_id: str = "") -> None:
+def _refuse(request, *, reason: str, tenant_id: str = "", who: str = "") -> None:
     logger.warning("Microsoft sign-in refused: %s (tenant %s)", reason, tenant_id or "unknown")
+    record_event(
+        actor=Actor(type=ActorType.OPERATOR, label=who or "unknown", ip=client_ip(request)),
+        action=Action.OPERATOR_SIGN_IN_REFUSED,
+        target_type="user",
+        target_label=who,
+        details={"tenant_id": tenant_id, "reason": reason},
+    )
     response = render(
         request,
         "account/microsoft_refused.html",
@@ -36,12 +46,16 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def get_requests_session(self):
         session = super().get_requests_session()
         if settings.MICROSOFT_CA_BUNDLE:
-            session.verify = settings.MICROSOFT_CA_BUNDLE
+            # Per request, not session.verify: requests lets REQUESTS_CA_BUNDLE override that.
+            session.request = functools.partial(
+                session.request, verify=settings.MICROSOFT_CA_BUNDLE
+            )
         return session
 
     def pre_social_login(self, request, sociallogin) -> None:
         """Only users of the operator's home tenant get in, and only if invited (or provisioned)."""
         tenant_id = (sociallogin.account.extra_data or {}).get("tid", "")
+        email = _microsoft_email(sociallogin.account.extra_data)
         home = settings.ENTRA_HOME_TENANT_ID.lower()
         if not home or tenant_id.lower() != home:
             _refuse(
@@ -49,14 +63,19 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 reason="Your Microsoft account belongs to another organization than the "
                 "operator's. Only the operator's own staff can sign in here.",
                 tenant_id=tenant_id,
+                who=email,
             )
         if sociallogin.is_existing:
             return
-        email = _microsoft_email(sociallogin.account.extra_data)
         user = User.objects.filter(email=email).first() if email else None
         if user is not None:
             if not user.is_active:
-                _refuse(request, reason="Your portal account is disabled.", tenant_id=tenant_id)
+                _refuse(
+                    request,
+                    reason="Your portal account is disabled.",
+                    tenant_id=tenant_id,
+                    who=email,
+                )
             sociallogin.connect(request, user)
         elif not settings.ENTRA_AUTO_PROVISION_ROLE:
             _refuse(
@@ -64,6 +83,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 reason="You have no portal account yet. Ask a portal admin to invite "
                 f"{email or 'your address'}.",
                 tenant_id=tenant_id,
+                who=email,
             )
 
     def is_open_for_signup(self, request, sociallogin) -> bool:

@@ -7,6 +7,8 @@ account's extra data so ``SocialAccountAdapter.pre_social_login`` can refuse for
 
 from __future__ import annotations
 
+import logging
+
 from allauth.socialaccount.providers.microsoft.views import MicrosoftGraphOAuth2Adapter
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
@@ -21,10 +23,13 @@ class HomeTenantMicrosoftAdapter(MicrosoftGraphOAuth2Adapter):
         try:
             tid = tenant_of_id_token(response.get("id_token", ""))
         except Exception as exc:
+            logger.warning("Microsoft id token rejected: %s: %s", type(exc).__name__, exc)
             raise OAuth2Error(f"The id token could not be validated: {type(exc).__name__}") from exc
         login = super().complete_login(request, app, token, **kwargs)
         login.account.extra_data["tid"] = tid
         return login
 
+
+logger = logging.getLogger(__name__)
 
 oauth2_callback = public(OAuth2CallbackView.adapter_view(HomeTenantMicrosoftAdapter))

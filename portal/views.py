@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.shortcuts import redirect, render
 
 from assignments.models import Assignment, SyncState
+from audit import reports as audit_reports
 from audit.models import AuditEvent
 from audit.services import Actor
 from portal.forms import ChangeRoleForm, InviteOperatorForm
@@ -39,7 +40,10 @@ def dashboard(request):
             }
             for r in assignment_rows.order_by("sync_state")
         ],
-        "recent_events": AuditEvent.objects.all()[:10],
+        "recent_events": AuditEvent.objects.defer("details")[:10],
+        "sync_counts": audit_reports.sync_run_counts(),
+        "onboarding_chart": audit_reports.onboarding_chart(),
+        "sync_chart": audit_reports.sync_chart(),
     }
     return render(request, "portal/dashboard.html", context)
 

@@ -8,7 +8,6 @@ broker under var/test). Tests that use them need committed data: mark them
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -17,9 +16,7 @@ from django.conf import settings
 
 from portal.models import Role, User
 
-pytest_plugins = (
-    ["cloudsim.pytest_plugin"] if importlib.util.find_spec("cloudsim.pytest_plugin") else []
-)
+pytest_plugins = ["cloudsim.pytest_plugin"]
 
 PASSWORD = "correct-horse-battery-staple-42"
 
