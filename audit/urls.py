@@ -1,4 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from audit import views
 
 app_name = "audit"
-urlpatterns: list = []
+urlpatterns = [
+    path("audit/", views.log, name="log"),
+    path("audit/events/<int:pk>/", views.event, name="event"),
+    path("audit/export.csv", views.export_csv, name="export_csv"),
+    path("audit/export.jsonl", views.export_jsonl, name="export_jsonl"),
+    path("audit/tenants/<int:pk>/report/", views.tenant_report, name="tenant_report"),
+    path("audit/resources/<int:pk>/sync/", views.resource_history, name="resource_history"),
+]
