@@ -173,8 +173,11 @@ def _run(tenant_id: str, work: Callable[[GraphServiceClient], Awaitable[T]]) -> 
     return asyncio.run(main())
 
 
-def _query(config_cls: Any, **params: Any) -> Any:
-    return config_cls(query_parameters=config_cls.QueryParameters(**params))
+def _query(builder_cls: type, **params: Any) -> Any:
+    """A GET request configuration of a generated request builder, with OData parameters."""
+    name = builder_cls.__name__
+    query = getattr(builder_cls, f"{name}GetQueryParameters")(**params)
+    return getattr(builder_cls, f"{name}GetRequestConfiguration")(query_parameters=query)
 
 
 def _quote(value: str) -> str:
@@ -243,7 +246,7 @@ def find_service_principal(*, tenant_id: str, app_id: str) -> ServicePrincipal |
 
     async def work(client: GraphServiceClient) -> ServicePrincipal | None:
         config = _query(
-            B.ServicePrincipalsRequestBuilderGetRequestConfiguration,
+            B,
             filter=f"appId eq {_quote(app_id)}",
         )
         page = await _retrying(
@@ -280,7 +283,7 @@ def list_permission_grants(
 
     async def work(client: GraphServiceClient) -> list[PermissionGrant]:
         config = _query(
-            B.Oauth2PermissionGrantsRequestBuilderGetRequestConfiguration,
+            B,
             filter=f"clientId eq {_quote(client_id)} and resourceId eq {_quote(resource_id)}",
         )
         builder = client.oauth2_permission_grants
@@ -328,9 +331,7 @@ def get_application(*, tenant_id: str, app_id: str) -> Application | None:
     )
 
     async def work(client: GraphServiceClient) -> Application | None:
-        config = _query(
-            B.ApplicationsRequestBuilderGetRequestConfiguration, filter=f"appId eq {_quote(app_id)}"
-        )
+        config = _query(B, filter=f"appId eq {_quote(app_id)}")
         page = await _retrying(
             lambda: client.applications.get(request_configuration=config), what="application"
         )
@@ -362,7 +363,7 @@ def search_groups(*, tenant_id: str, query: str, top: int = 20) -> list[Group]:
         params: dict[str, Any] = {"top": top, "select": ["id", "displayName", "description"]}
         if query.strip():
             params["filter"] = f"startswith(displayName,{_quote(query.strip())})"
-        config = _query(B.GroupsRequestBuilderGetRequestConfiguration, **params)
+        config = _query(B, **params)
         page = await _retrying(
             lambda: client.groups.get(request_configuration=config), what="group search"
         )
@@ -398,7 +399,7 @@ def search_users(*, tenant_id: str, query: str, top: int = 20) -> list[User]:
         if query.strip():
             q = _quote(query.strip())
             params["filter"] = f"startswith(displayName,{q}) or startswith(userPrincipalName,{q})"
-        config = _query(B.UsersRequestBuilderGetRequestConfiguration, **params)
+        config = _query(B, **params)
         page = await _retrying(
             lambda: client.users.get(request_configuration=config), what="user search"
         )

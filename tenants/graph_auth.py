@@ -133,6 +133,8 @@ class _TimeoutSession(requests.Session):
     def request(self, method, url, **kwargs):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
+        if kwargs.get("verify") is None:  # else REQUESTS_CA_BUNDLE would win over our CA
+            kwargs["verify"] = self.verify
         return super().request(method, url, **kwargs)
 
 
@@ -166,6 +168,10 @@ def _app(tenant_id: str) -> msal.ConfidentialClientApplication:
         str(settings.MICROSOFT_CA_BUNDLE),
         hashlib.sha256(secret.encode()).hexdigest(),
     )
+    if not is_microsoft_host(host):
+        # MSAL's user realm discovery (ROPC) drops the port of the authority: a non-Microsoft
+        # host (cloudsim) has no federated realms, so skip it there.
+        msal.authority.Authority._domains_without_user_realm_discovery.add(urlsplit(host).hostname)
     with _apps_lock:
         app = _apps.get(key)
         if app is None:
@@ -179,9 +185,7 @@ def _app(tenant_id: str) -> msal.ConfidentialClientApplication:
                     token_cache=msal.TokenCache(),
                 )
             except requests.RequestException as exc:
-                raise GraphError(
-                    f"Cannot reach the sign-in service: {exc}", permanent=False
-                ) from exc
+                raise _unreachable(exc) from exc
             except ValueError as exc:  # MSAL: authority metadata unavailable (unknown tenant)
                 raise GraphError(
                     f"The sign-in service does not know tenant {tenant_id}: {exc}",
@@ -214,6 +218,22 @@ def _token_from_result(result: dict | None, what: str) -> str:
     )
 
 
+def _unreachable(exc: requests.RequestException) -> GraphError:
+    # A TLS failure is configuration (wrong CA), not bad luck: retrying cannot help.
+    permanent = isinstance(exc, requests.exceptions.SSLError)
+    return GraphError(
+        f"Cannot reach the sign-in service: {exc}", permanent=permanent, code="network"
+    )
+
+
+def _forget(app: msal.ConfidentialClientApplication) -> None:
+    """Drop an app after a failure: MSAL's HTTP layer replays a token endpoint's HTTP 400 (and
+    429/5xx) for up to a minute, which would hide a consent granted seconds later."""
+    with _apps_lock:
+        for key in [k for k, v in _apps.items() if v is app]:
+            del _apps[key]
+
+
 def acquire_app_token(*, tenant_id: str, scopes: list[str] | None = None) -> str:
     """An app-only access token for ``tenant_id`` (client credentials; cached per process)."""
 
@@ -221,9 +241,13 @@ def acquire_app_token(*, tenant_id: str, scopes: list[str] | None = None) -> str
         app = _app(str(tenant_id))
         try:
             result = app.acquire_token_for_client(scopes=scopes or GRAPH_SCOPES)
+            return _token_from_result(result, f"Token for tenant {tenant_id}")
         except requests.RequestException as exc:
-            raise GraphError(f"Cannot reach the sign-in service: {exc}", permanent=False) from exc
-        return _token_from_result(result, f"Token for tenant {tenant_id}")
+            _forget(app)
+            raise _unreachable(exc) from exc
+        except GraphError:
+            _forget(app)
+            raise
 
     return call_with_retries(attempt, what=f"token for {tenant_id}")
 
@@ -235,9 +259,13 @@ def acquire_user_token_by_password(
     app = _app(str(tenant_id))
     try:
         result = app.acquire_token_by_username_password(username, password, scopes=scopes)
+        return _token_from_result(result, f"Sign-in of {username}")
     except requests.RequestException as exc:
-        raise GraphError(f"Cannot reach the sign-in service: {exc}", permanent=False) from exc
-    return _token_from_result(result, f"Sign-in of {username}")
+        _forget(app)
+        raise _unreachable(exc) from exc
+    except GraphError:
+        _forget(app)
+        raise
 
 
 def normalize_guid(value: str) -> str | None:
@@ -269,7 +297,7 @@ def resolve_tenant(domain_or_id: str) -> str:
         try:
             response = http_session().get(url)
         except requests.RequestException as exc:
-            raise GraphError(f"Cannot reach the sign-in service: {exc}", permanent=False) from exc
+            raise _unreachable(exc) from exc
         if response.status_code in (400, 404):
             raise GraphError(
                 f"Entra ID knows no tenant with the domain {domain}.",
