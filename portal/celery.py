@@ -12,6 +12,20 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@app.on_configure.connect
+def _prepare_embedded_broker(sender: Celery, **kwargs) -> None:
+    """The embedded (filesystem) broker and result backend need their folders to exist."""
+    from django.conf import settings
+
+    if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        return
+    folders = [v for v in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values() if isinstance(v, str)]
+    if settings.CELERY_RESULT_BACKEND.startswith("file://"):
+        folders.append(settings.CELERY_RESULT_BACKEND.removeprefix("file://"))
+    for folder in folders:
+        os.makedirs(folder, exist_ok=True)
+
+
 @setup_logging.connect
 def _use_django_logging(**kwargs) -> None:
     from logging.config import dictConfig

@@ -120,10 +120,10 @@ def _empty_task_queue():
     import shutil
 
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        from portal.celery import _prepare_embedded_broker, app
+
         shutil.rmtree(settings.CELERY_BROKER_DIR, ignore_errors=True)
-        for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values():
-            if isinstance(folder, str):
-                Path(folder).mkdir(parents=True, exist_ok=True)
+        _prepare_embedded_broker(app)
     else:
         from portal.celery import app
 
