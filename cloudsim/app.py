@@ -47,6 +47,8 @@ class CloudSim:
         self.extra_redirect_uris = tuple(redirect_uris)
         self.listeners: dict[str, Listener] = {}
         self.store: Store | None = None
+        self._scenario_text: str | None = None
+        self._scenario_cache: dict[str, Any] = {}
 
     # lifecycle --------------------------------------------------------------------------
     def start(self) -> CloudSim:
@@ -111,7 +113,11 @@ class CloudSim:
 
     @property
     def scenario(self) -> dict[str, Any]:
-        return yaml.safe_load(self.store.get_meta("scenario"))
+        stored = self.store.get_meta("scenario")
+        if stored != self._scenario_text:  # parse once per reseed, not per request
+            self._scenario_cache = yaml.safe_load(stored)
+            self._scenario_text = stored
+        return self._scenario_cache
 
     # configuration ----------------------------------------------------------------------
     def _make_tls(self) -> None:
@@ -121,6 +127,11 @@ class CloudSim:
         cert.configure_cert(self.ssl_context)
         self.ca_file = self.data_dir / "ca.pem"
         ca.cert_pem.write_to_path(str(self.ca_file))
+        # System roots + cloudsim's CA, for REQUESTS_CA_BUNDLE (which overrides Session.verify).
+        self.ca_bundle = self.data_dir / "ca-bundle.pem"
+        system = Path(ssl.get_default_verify_paths().cafile or "")
+        roots = system.read_bytes() if system.is_file() else b""
+        self.ca_bundle.write_bytes(roots + b"\n" + ca.cert_pem.bytes())
 
     @property
     def operator_app(self) -> dict[str, str]:
@@ -153,6 +164,7 @@ class CloudSim:
             "graph_base_url": f"{graph_url}/v1.0",
             "admin_url": self.listeners["admin"].url,
             "ca_file": str(self.ca_file),
+            "ca_bundle": str(self.ca_bundle),
             "acs": [{"name": n, **r} for n, r in self.acs_resources().items()],
             "operator_app": self.operator_app,
         }

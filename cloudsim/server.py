@@ -148,9 +148,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         if self.headers.get("Connection", "").lower() == "close":
             self.close_connection = True
-        self.end_headers()
+        # Headers and body in one write: one TLS record, no Nagle/delayed-ACK stall.
         if self.command != "HEAD":
-            self.wfile.write(response.body)
+            self._headers_buffer.append(b"\r\n" + response.body)
+            self.flush_headers()
+        else:
+            self.end_headers()
 
 
 class Listener(ThreadingHTTPServer):
@@ -183,6 +186,7 @@ class Listener(ThreadingHTTPServer):
     def finish_request(self, request: Any, client_address: Any) -> None:
         # The TLS handshake runs here, in the connection's own thread, not in accept().
         request.settimeout(10)
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             conn = self.ssl_context.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError):
