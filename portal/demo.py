@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR = BASE_DIR / "var"
+VAR = Path(os.environ.get("PORTAL_VAR_DIR") or BASE_DIR / "var")
 CLOUDSIM_DIR = VAR / "cloudsim"
 PY = sys.executable
 
