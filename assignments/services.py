@@ -146,7 +146,8 @@ def _queue_sync(
     return run, True
 
 
-def _sync_after_change(resource: AcsResource, user=None) -> None:
+def queue_sync_after_change(resource: AcsResource, user=None) -> None:
+    """Debounced: join the queued run, or queue one that starts after a short delay."""
     _queue_sync(
         resource=resource,
         trigger="change",
@@ -330,7 +331,7 @@ def add_assignment(
                 "tenant_status": tenant.status,
             },
         )
-        _sync_after_change(resource, actor.user)
+        queue_sync_after_change(resource, actor.user)
     return assignment
 
 
@@ -348,7 +349,7 @@ def remove_assignment(*, actor: Actor, assignment: Assignment) -> Assignment:
             tenant=assignment.tenant,
             details={"resource": assignment.resource.name, "object_id": str(assignment.object_id)},
         )
-        _sync_after_change(assignment.resource, actor.user)
+        queue_sync_after_change(assignment.resource, actor.user)
     return assignment
 
 
@@ -400,5 +401,5 @@ def remove_drift(*, actor: Actor, entry: DriftEntry) -> DriftEntry:
             target_label=f"{entry.principal_type} {entry.object_id}",
             details={"resource": entry.resource.name, "object_id": str(entry.object_id)},
         )
-        _sync_after_change(entry.resource, actor.user)
+        queue_sync_after_change(entry.resource, actor.user)
     return entry
