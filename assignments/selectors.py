@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import uuid
@@ -36,10 +37,8 @@ def assignment_list(
         qs = qs.filter(desired="absent")
     if q:
         text = Q(display_name__icontains=q) | Q(tenant__display_name__icontains=q)
-        try:
+        with contextlib.suppress(ValueError):
             text |= Q(object_id=uuid.UUID(q.strip()))
-        except ValueError:
-            pass
         qs = qs.filter(text)
     return qs.order_by("principal_type", "display_name", "object_id")
 
