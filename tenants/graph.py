@@ -32,6 +32,7 @@ from tenants.graph_auth import (
     acquire_app_token,
     acquire_user_token_by_password,
     ca_verify,
+    forget_tenant,
     normalize_guid,
     parse_retry_after,
     reset_token_caches,
@@ -170,6 +171,14 @@ def _run(tenant_id: str, work: Callable[[GraphServiceClient], Awaitable[T]]) -> 
         finally:
             await client.request_adapter._http_client.aclose()
 
+    try:
+        return asyncio.run(main())
+    except GraphError as error:
+        if error.status != 401:
+            raise
+    # Graph refused a cached token (revoked, or signed with a rotated key): once more, fresh.
+    forget_tenant(tenant_id)
+    acquire_app_token(tenant_id=tenant_id)
     return asyncio.run(main())
 
 

@@ -196,6 +196,13 @@ def _app(tenant_id: str) -> msal.ConfidentialClientApplication:
         return app
 
 
+def forget_tenant(tenant_id: str) -> None:
+    """Drop the cached app (and tokens) of one tenant, e.g. after Graph refused its token."""
+    with _apps_lock:
+        for key in [k for k in _apps if k[1].endswith(f"/{tenant_id}")]:
+            del _apps[key]
+
+
 def reset_token_caches() -> None:
     """Forget every MSAL application and its cached tokens (tests, secret rotation)."""
     with _apps_lock:
