@@ -1,0 +1,136 @@
+"""Forms of the assignment pages. Validation of the rules lives in the services."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from assignments.models import AcsResource, AuthMethod, PrincipalType, SyncState
+from tenants.models import CustomerTenant
+
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
+
+
+class ResourceForm(forms.ModelForm):
+    endpoint = forms.URLField(
+        max_length=300,
+        assume_scheme="https",
+        help_text="For example https://contoso-acs.communication.azure.com",
+    )
+
+    class Meta:
+        model = AcsResource
+        fields = ["name", "endpoint", "auth_method", "key_env_var", "enabled"]
+        labels = {"key_env_var": "Access key environment variable"}
+        help_texts = {
+            "key_env_var": "The NAME of the variable (or NAME_FILE, a Docker secret) on the web "
+            "and worker servers that holds the access key. The key itself never enters the "
+            "portal.",
+            "auth_method": "Entra ID uses the operator app's client credentials in the home "
+            "tenant (scope https://communication.azure.com/.default).",
+        }
+
+    def clean_key_env_var(self) -> str:
+        value = self.cleaned_data["key_env_var"].strip()
+        if value and not ENV_NAME.match(value):
+            raise forms.ValidationError(
+                "Use an environment variable name (capitals, digits and _), not the key itself."
+            )
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("auth_method") == AuthMethod.ACCESS_KEY and not data.get("key_env_var"):
+            self.add_error("key_env_var", "Name the variable that holds the access key.")
+        return data
+
+
+def _tenants():
+    return CustomerTenant.objects.order_by("display_name")
+
+
+class AssignmentForm(forms.Form):
+    """Add a user (object id or UPN), a group of the tenant, or the whole tenant."""
+
+    tenant = forms.ModelChoiceField(queryset=CustomerTenant.objects.none())
+    principal_type = forms.ChoiceField(choices=PrincipalType.choices, label="Who")
+    user = forms.CharField(
+        required=False,
+        label="User (UPN or object id)",
+        help_text="Use the search below to find a user by name or UPN.",
+    )
+    group = forms.CharField(
+        required=False,
+        label="Group",
+        help_text="One of the tenant's customer groups (add groups on the tenant's page).",
+    )
+    client_ids = forms.CharField(
+        required=False,
+        label="Client ids allowed",
+        help_text="Application (client) ids separated by ';'. Empty: the operator app.",
+    )
+    override = forms.BooleanField(
+        required=False,
+        label="Assign although the tenant is not verified (recorded in the audit log)",
+    )
+
+    def __init__(self, *args, tenant: CustomerTenant | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tenant"].queryset = _tenants()
+        if tenant is not None:
+            self.fields["tenant"].initial = tenant.pk
+            groups = [("", "— choose a group —")] + [
+                (str(g.object_id), g.display_name) for g in tenant.groups.all()
+            ]
+            self.fields["group"] = forms.ChoiceField(
+                choices=groups, required=False, help_text=self.fields["group"].help_text
+            )
+
+
+class UserSearchForm(forms.Form):
+    tenant = forms.ModelChoiceField(queryset=CustomerTenant.objects.none())
+    q = forms.CharField(label="Name or UPN starts with", max_length=100)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tenant"].queryset = _tenants()
+
+
+class FilterForm(forms.Form):
+    principal_type = forms.ChoiceField(
+        choices=[("", "Any type"), *PrincipalType.choices], required=False, label="Type"
+    )
+    sync_state = forms.ChoiceField(
+        choices=[("", "Any state"), *SyncState.choices, ("absent", "Being removed")],
+        required=False,
+        label="Sync state",
+    )
+    q = forms.CharField(required=False, label="Name, tenant or object id")
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Columns principal_type, object_id (or a user's UPN), tenant_id, client_ids "
+        "(separated by ';'). Nothing is applied until you confirm the preview.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 5 * 1024 * 1024:
+            raise forms.ValidationError("The file is larger than 5 MB.")
+        try:
+            return upload.name, upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The file is not UTF-8 text.") from None
+
+
+class AccessCheckForm(forms.Form):
+    resource = forms.ModelChoiceField(queryset=AcsResource.objects.all())
+    tenant = forms.ModelChoiceField(queryset=CustomerTenant.objects.none())
+    user = forms.CharField(label="User (UPN or object id)", max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tenant"].queryset = _tenants()
