@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -87,7 +88,13 @@ MAX_PAGES = 500  # 500 pages of up to 999 items: far beyond any tenant we serve
 def _client(tenant_id: str) -> GraphServiceClient:
     """A Graph client for one tenant: our CA trust, our timeout, our base URL, no SDK retries."""
     timeout = float(settings.MICROSOFT_HTTP_TIMEOUT)
-    http = httpx.AsyncClient(verify=ca_verify(), timeout=httpx.Timeout(timeout))
+    ca = ca_verify()
+    tls = (
+        ssl.create_default_context(cafile=ca)
+        if isinstance(ca, str)
+        else ssl.create_default_context()
+    )
+    http = httpx.AsyncClient(verify=tls, timeout=httpx.Timeout(timeout))
     options = {
         RetryHandlerOption.get_key(): RetryHandlerOption(max_retries=0, should_retry=False),
         UrlReplaceHandlerOption.get_key(): UrlReplaceHandlerOption(
