@@ -12,6 +12,7 @@ _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-_.~+/]+=*"),
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
     re.compile(r"(?i)(signature=)[A-Za-z0-9+/=%]+"),
+    re.compile(r"(/consent/)(?!callback/)[A-Za-z0-9_-]{20,}"),  # consent link tokens in paths
     re.compile(
         r"(?i)((?:client_secret|secret|password|access_?key|token|code|state)[\"']?\s*[=:]\s*[\"']?)"
         r"[^\s&\"',;]+"
