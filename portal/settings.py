@@ -216,6 +216,7 @@ ACS_SYNC_LOCK_SECONDS = env.int("ACS_SYNC_LOCK_SECONDS", default=120)
 ACS_SYNC_DEBOUNCE_SECONDS = env.int("ACS_SYNC_DEBOUNCE_SECONDS", default=3)
 CONSENT_LINK_DAYS = env.int("CONSENT_LINK_DAYS", default=14)
 CONSENT_STATE_MAX_AGE = env.int("CONSENT_STATE_MAX_AGE", default=30 * 60)
+CONSENT_RATE_LIMIT = env.int("CONSENT_RATE_LIMIT", default=60)  # per client IP per minute
 # Demo only: lets the access check run a real token exchange with a simulated user's password.
 CLOUDSIM_MODE = env.bool("CLOUDSIM_MODE", default=False)
 
