@@ -1,0 +1,123 @@
+"""Journeys 1, 2 and 5 in Chromium: preflight, onboarding, consent at cloudsim, failures.
+
+The operator's browser and the customer admin's browser are separate contexts. The tenant page
+must turn ``verified`` without a reload while a real Celery worker verifies through Graph.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cloudsim import ids
+from portal.models import Role
+from tests.browser.conftest import ARTIFACTS
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def portal(live_server, settings, microsoft_env, cloudsim_clean, celery_worker):
+    """The live portal wired to cloudsim and a worker; consent comes back to the live server."""
+    settings.PORTAL_BASE_URL = live_server.url
+    return live_server
+
+
+@pytest.fixture
+def operator_page(browser, portal, make_user):
+    user = make_user("omar@contoso.example", Role.OPERATOR, display_name="Omar Operator")
+    context = browser.new_context(base_url=portal.url)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill("correct-horse-battery-staple-42")
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def admin_browser(browser, portal):
+    """The customer admin: no portal account. cloudsim's CA is not in Chromium's trust store."""
+    context = browser.new_context(ignore_https_errors=True)
+    context.set_default_timeout(20_000)
+    yield context.new_page()
+    context.close()
+
+
+def _onboard(page, domain: str) -> str:
+    page.get_by_role("link", name="Tenants").click()
+    page.get_by_role("link", name=re.compile("Add tenant")).first.click()
+    page.get_by_label("Tenant id or verified domain").fill(domain)
+    page.get_by_role("button", name="Add tenant").click()
+    page.get_by_role("heading", name="Consent links").wait_for()
+    return page.url
+
+
+def _consent_link(page) -> str:
+    page.locator("summary", has_text="Create a consent link").click()
+    page.get_by_role("button", name="Create consent link").click()
+    return page.get_by_label(re.compile("Consent link")).input_value()
+
+
+def test_operator_onboards_fabrikam_and_the_admin_consents(operator_page, admin_browser, shot):
+    page = operator_page
+    page.get_by_role("link", name="Home preflight").click()
+    page.get_by_role("heading", name="Home tenant preflight").wait_for()
+    shot(page, "04-preflight")
+    page.get_by_role("button", name="Create the ACS Clients service principal").click()
+    page.get_by_text(re.compile("ACS Clients service principal", re.I)).first.wait_for()
+
+    tenant_url = _onboard(page, ids.FABRIKAM_DOMAIN)
+    assert ids.FABRIKAM_DOMAIN in page.inner_text("h1")
+    link = _consent_link(page)
+    shot(page, "05-consent-link")
+
+    admin = admin_browser
+    admin.goto(link)
+    admin.get_by_role("heading", name=re.compile("asks for admin consent")).wait_for()
+    landing = admin.inner_text("main")
+    assert "VoIP" in landing and "Global Administrator" in landing
+    shot(admin, "06-consent-landing")
+    admin.get_by_role("button", name="Continue to Microsoft").click()
+    admin.get_by_label("Signed in as").select_option(value="admin@fabrikam.example")
+    admin.screenshot(path=str(ARTIFACTS / "07-cloudsim-consent.png"))  # cloudsim, not ours: no axe
+    admin.get_by_role("button", name="Accept").click()
+    admin.get_by_role("heading", name=re.compile("consent was granted")).wait_for()
+    assert "Enterprise applications" in admin.inner_text("main") or "group" in admin.inner_text(
+        "main"
+    )
+    shot(admin, "08-consent-granted")
+
+    # The operator's page, opened before consent, turns verified by itself.
+    page.goto(tenant_url)
+    page.get_by_text("Verified", exact=True).first.wait_for(timeout=60_000)
+    assert page.url == tenant_url
+    shot(page, "09-tenant-verified")
+
+
+def test_declined_consent_shows_the_right_page(operator_page, admin_browser, shot):
+    _onboard(operator_page, ids.LITWARE_DOMAIN)
+    link = _consent_link(operator_page)
+    admin = admin_browser
+    admin.goto(link)
+    admin.get_by_role("button", name="Continue to Microsoft").click()
+    admin.get_by_role("button", name="Cancel").click()
+    text = admin.inner_text("main")
+    assert "declined" in text.lower()
+    shot(admin, "10-consent-declined")
+
+
+def test_tenant_without_acs_clients_gets_the_remedy(operator_page, admin_browser, shot):
+    _onboard(operator_page, ids.NORTHWIND_DOMAIN)
+    link = _consent_link(operator_page)
+    admin = admin_browser
+    admin.goto(link)
+    admin.get_by_role("button", name="Continue to Microsoft").click()
+    admin.get_by_role("button", name="Accept").click()
+    admin.get_by_text("az ad sp create --id 2a04943b-b6a7-4f65-8786-2bb6131b59f6").wait_for()
+    assert "AADSTS650052" in admin.inner_text("main")
+    shot(admin, "11-consent-acs-clients-missing")
