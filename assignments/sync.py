@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -47,6 +49,7 @@ from audit.services import Actor, record_event
 log = logging.getLogger(__name__)
 FINISHED = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
 CHUNK = 500  # ids per UPDATE ... WHERE id IN (...)
+FLUSH_SECONDS = 0.25  # progress reaches the database (and the page) this often while sending
 
 
 # --- the lock -------------------------------------------------------------------------------
@@ -181,6 +184,15 @@ def _start(run: SyncRun) -> None:
 class _Reconciler:
     def __init__(self, run: SyncRun, heartbeat: Heartbeat) -> None:
         self.run, self.resource, self.heartbeat = run, run.resource, heartbeat
+        self.timings: dict[str, float] = {}  # seconds per phase, in the sync.finished event
+
+    @contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[phase] = round(time.monotonic() - started, 3)
 
     def execute(self) -> None:
         run = self.run
@@ -188,20 +200,23 @@ class _Reconciler:
             if not self.resource.enabled:
                 raise acs.AcsConfigError("The resource is disabled.")
             with acs.client_for(self.resource, concurrency=settings.ACS_SYNC_CONCURRENCY) as client:
-                remote = list(self._list(client))
-                snapshot_at = timezone.now()
-                plan = plan_sync(
-                    local=self._local_rows(),
-                    remote=remote,
-                    drift_removals=dict(
-                        DriftEntry.objects.filter(
-                            resource=self.resource, remove_requested=True
-                        ).values_list("object_id", "pk")
-                    ),
-                )
-                self.snapshot_at = snapshot_at
-                self._record_plan(plan)
-                self._apply(client, plan)
+                with self._timed("list"):
+                    remote = list(self._list(client))
+                with self._timed("plan"):
+                    self.snapshot_at = timezone.now()
+                    plan = plan_sync(
+                        local=self._local_rows(),
+                        remote=remote,
+                        drift_removals=dict(
+                            DriftEntry.objects.filter(
+                                resource=self.resource, remove_requested=True
+                            ).values_list("object_id", "pk")
+                        ),
+                    )
+                    self._record_plan(plan)
+                with self._timed("apply"):
+                    self._apply(client, plan)
+                self.timings["requests"] = client.requests_sent
         except LockLost:
             run.message = "Stopped: another run took over this resource."
             run.status = SyncStatus.FAILED
@@ -254,12 +269,12 @@ class _Reconciler:
     def _record_plan(self, plan: Plan) -> None:
         run, now = self.run, timezone.now()
         with transaction.atomic():
-            for i in range(0, len(plan.unchanged), CHUNK):
-                self._rows(plan.unchanged[i : i + CHUNK]).exclude(
-                    sync_state=SyncState.SYNCED, last_error=""
-                ).update(sync_state=SyncState.SYNCED, last_error="", last_synced_at=now)
-            for i in range(0, len(plan.gone), CHUNK):
-                self._rows(plan.gone[i : i + CHUNK]).filter(desired=Desired.ABSENT).delete()
+            for chunk in _chunks(plan.unchanged):
+                self._rows(chunk).exclude(sync_state=SyncState.SYNCED, last_error="").update(
+                    sync_state=SyncState.SYNCED, last_error="", last_synced_at=now
+                )
+            for chunk in _chunks(plan.gone):
+                self._rows(chunk).filter(desired=Desired.ABSENT).delete()
             DriftEntry.objects.filter(pk__in=plan.drift_gone).delete()
             self._record_drift(plan.drift, now)
             run.planned = len(plan.ops) + len(plan.unchanged)
@@ -291,10 +306,18 @@ class _Reconciler:
 
     # writing ----------------------------------------------------------------------------
     def _apply(self, client: acs.AcsClient, plan: Plan) -> None:
+        """Send the batches on the pool; record outcomes at most every ``FLUSH_SECONDS``."""
         work = batches(plan.ops, settings.ACS_SYNC_BATCH_SIZE)
+        pending: list[tuple[Op, str]] = []
+        flushed = time.monotonic()
         for _batch, future in client.map(lambda b: _send_batch(client, b), work):
             self._check_lock()
-            self._record_results(future.result())
+            pending.extend(future.result())
+            if time.monotonic() - flushed >= FLUSH_SECONDS:
+                self._record_results(pending)
+                pending, flushed = [], time.monotonic()
+        if pending:
+            self._record_results(pending)
 
     def _record_results(self, results: list[tuple[Op, str]]) -> None:
         """Store one batch's outcome: per assignment, and the run's counts and progress."""
@@ -303,11 +326,13 @@ class _Reconciler:
         failed = [(op, error) for op, error in results if error]
         with transaction.atomic():
             synced = [op.pk for op in ok if op.kind != OpKind.DELETE and op.pk]
-            self._rows(synced).update(
-                sync_state=SyncState.SYNCED, last_error="", last_synced_at=now
-            )
+            for chunk in _chunks(synced):
+                self._rows(chunk).update(
+                    sync_state=SyncState.SYNCED, last_error="", last_synced_at=now
+                )
             deleted = [op.pk for op in ok if op.kind == OpKind.DELETE and op.pk]
-            self._rows(deleted).filter(desired=Desired.ABSENT).delete()
+            for chunk in _chunks(deleted):
+                self._rows(chunk).filter(desired=Desired.ABSENT).delete()
             DriftEntry.objects.filter(
                 pk__in=[op.drift_pk for op in ok if op.drift_pk], remove_requested=True
             ).delete()
@@ -335,12 +360,18 @@ class _Reconciler:
                 details={
                     "run": run.pk,
                     "status": run.status,
+                    "seconds": self.timings,
                     **{
                         k: getattr(run, k)
                         for k in ("created", "updated", "deleted", "unchanged", "failed", "drift")
                     },
                 },
             )
+
+
+def _chunks(pks: list[int]) -> Iterator[list[int]]:
+    for i in range(0, len(pks), CHUNK):
+        yield pks[i : i + CHUNK]
 
 
 def _send_batch(client: acs.AcsClient, ops: list[Op]) -> list[tuple[Op, str]]:
