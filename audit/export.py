@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -17,12 +16,26 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value) -> str:
+    """A cell a spreadsheet shows as text, never runs."""
     if value is None:
         return ""
-    if isinstance(value, dict | list):
-        value = json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True)
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _csv_row(row: tuple) -> list:
+    # id, at and tenant_id are numbers or a timestamp; details is JSON text (starts with "{").
+    pk, at, *texts, tenant_id, tenant_label, ip, request_id, details = row
+    return [
+        pk,
+        at.isoformat(),
+        *map(safe_cell, texts),
+        "" if tenant_id is None else tenant_id,
+        safe_cell(tenant_label),
+        ip or "",
+        safe_cell(request_id),
+        safe_cell(details),
+    ]
 
 
 def csv_stream(batches: Iterable[list[tuple]]) -> Iterator[str]:
@@ -30,7 +43,7 @@ def csv_stream(batches: Iterable[list[tuple]]) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     for rows in batches:
-        writer.writerows([safe_cell(v) for v in row] for row in rows)
+        writer.writerows(map(_csv_row, rows))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -38,8 +51,14 @@ def csv_stream(batches: Iterable[list[tuple]]) -> Iterator[str]:
 
 
 def jsonl_stream(batches: Iterable[list[tuple]]) -> Iterator[str]:
+    """One JSON object per line; ``details`` (already JSON text) is spliced in as it is."""
     encoder = DjangoJSONEncoder(ensure_ascii=False)
+    names = EXPORT_COLUMNS[:-1]
     for rows in batches:
         yield "".join(
-            encoder.encode(dict(zip(EXPORT_COLUMNS, row, strict=True))) + "\n" for row in rows
+            encoder.encode(dict(zip(names, row[:-1], strict=True)))[:-1]
+            + ', "details": '
+            + (row[-1] or "{}")
+            + "}\n"
+            for row in rows
         )
