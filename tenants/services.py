@@ -398,7 +398,9 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
     returned = (params.get("tenant") or "").strip().lower()
     granted = params.get("admin_consent", "").lower() == "true"
     error = (params.get("error") or "")[:100]
-    if (granted and returned != invited) or (returned and returned != invited):
+    if granted and not returned:
+        _reject(link, ip, "This consent answer does not say which organization consented.", {})
+    if returned and returned != invited:
         _reject(
             link,
             ip,
