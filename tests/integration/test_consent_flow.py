@@ -254,3 +254,14 @@ def test_home_preflight_reports_and_creates_acs_clients(operator_client, auditor
     operator_client.post("/tenants/preflight/")
     page = operator_client.get("/tenants/preflight/").content.decode()
     assert "Everything is ready" in page, page
+
+
+@pytest.mark.django_db
+def test_v2_consent_and_a_dropped_connection(client, actor, microsoft):
+    tenant, issued = _invite(actor, ids.FABRIKAM_TENANT_ID, version="v2")
+    consent_url = _to_microsoft(client, issued.token)
+    assert "/v2.0/adminconsent?" in consent_url and "scope=" in consent_url
+    callback = _answer_at_microsoft(microsoft, consent_url, "admin@fabrikam.example", "approve")
+    assert "consent was granted" in client.get(callback).content.decode()
+    microsoft.set_fault("drop", service="graph", path="/v1.0/organization", times=1)
+    assert verify_consent(tenant=tenant).ok
