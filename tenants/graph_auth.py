@@ -263,6 +263,8 @@ def acquire_user_token_by_password(
     *, tenant_id: str, username: str, password: str, scopes: list[str]
 ) -> str:
     """Demo only (CLOUDSIM_MODE): a delegated token for a test user (ROPC)."""
+    if not settings.CLOUDSIM_MODE:
+        raise GraphError("Password sign-in is for the demo (CLOUDSIM_MODE) only.", permanent=True)
     app = _app(str(tenant_id))
     try:
         result = app.acquire_token_by_username_password(username, password, scopes=scopes)

@@ -65,3 +65,14 @@ def test_call_with_retries_stops_at_the_budget(monkeypatch):
     with pytest.raises(GraphError):
         graph_auth.call_with_retries(failing, what="test")
     assert len(calls) == graph_auth.MAX_ATTEMPTS
+
+
+def test_password_sign_in_is_refused_outside_the_demo(settings):
+    settings.CLOUDSIM_MODE = False
+    with pytest.raises(GraphError, match="demo"):
+        graph_auth.acquire_user_token_by_password(
+            tenant_id="fab12ca7-0000-4000-8000-000000000002",
+            username="adele@fabrikam.example",
+            password="x",
+            scopes=["https://communication.azure.com/clients/.default"],
+        )
