@@ -442,7 +442,10 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
                     findings=[_consent_error_finding(explanation, description)],
                 )
         link.save()
-        moved = move_status(tenant, status)
+        try:
+            moved = move_status(tenant, status)
+        except InvalidTransition as exc:  # rolls the whole answer back
+            raise CallbackRejected(f"{exc} Ask {settings.OPERATOR_NAME} for help.") from exc
         tenant.save()
         record_event(
             actor=Actor.customer_admin(tenant_label=str(tenant), ip=ip),

@@ -9,7 +9,7 @@ from django.core import signing
 
 from cloudsim import ids
 from tenants import services
-from tenants.models import ConsentLink, TenantStatus
+from tenants.models import ConsentLink, CustomerTenant, TenantStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +159,12 @@ def test_missing_acs_clients_sp_error_leaves_a_finding_with_the_command(issued):
     assert link.tenant.status == TenantStatus.ATTENTION
     finding = link.tenant.checks.get().findings[0]
     assert "az ad sp create --id 2a04943b-b6a7-4f65-8786-2bb6131b59f6" in finding["remedy"]
+
+
+def test_answer_for_a_revoked_tenant_is_refused_and_rolled_back(issued):
+    params = _granted(issued)
+    CustomerTenant.objects.filter(pk=issued.link.tenant_id).update(status=TenantStatus.REVOKED)
+    with pytest.raises(services.CallbackRejected):
+        services.record_consent_callback(params=params)
+    link = ConsentLink.objects.get(pk=issued.link.pk)
+    assert link.state_nonce and not link.used_at
