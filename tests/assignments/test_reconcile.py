@@ -143,3 +143,13 @@ def test_a_missing_key_fails_the_run_with_the_variable_name_only(
     run = sync_now(acs_resource)
     assert run.status == SyncStatus.FAILED
     assert "ACS_DEMO_ACCESS_KEY is not set" in run.message
+
+
+def test_entra_authentication_uses_an_app_token_of_the_home_tenant(
+    acs_resource, fabrikam, cloudsim_clean
+):
+    acs_resource.auth_method, acs_resource.key_env_var = "entra", ""
+    acs_resource.save()
+    make(acs_resource, fabrikam, 3)
+    run = sync_now(acs_resource)
+    assert (run.status, run.created) == (SyncStatus.SUCCEEDED, 3), run.message

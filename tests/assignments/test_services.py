@@ -167,3 +167,16 @@ def test_a_resource_with_key_auth_needs_the_variable_name(actor):
     )
     assert r.endpoint == "https://x.example"
     assert AuditEvent.objects.get(action="resource.created").details["key_env_var"] == "X_ACS_KEY"
+
+
+def test_beat_queues_one_periodic_run_per_enabled_resource(offline_resource, queued_tasks):
+    from assignments.models import AcsResource
+    from assignments.tasks import sync_all_resources
+
+    AcsResource.objects.create(
+        name="off", endpoint="https://off.invalid", key_env_var="X", enabled=False
+    )
+    assert sync_all_resources() == 1
+    assert sync_all_resources() == 0  # the queued run is reused
+    run = SyncRun.objects.get()
+    assert (run.resource, run.trigger) == (offline_resource, "periodic")
