@@ -161,8 +161,13 @@ def issue_consent_link(
     note: str = "",
     days: int | None = None,
     version: str = "v1",
+    replaces: ConsentLink | None = None,
 ) -> IssuedLink:
-    """Create a consent link; the token (256 random bits) is returned once and stored hashed."""
+    """Create a consent link; the token (256 random bits) is returned once and stored hashed.
+
+    ``replaces``: a link of the same tenant revoked in the same step (re-issue), recorded in
+    the one ``consent.link_created`` event.
+    """
     if version not in ("v1", "v2"):
         raise TenantError("The consent version must be v1 or v2.")
     days = days or settings.CONSENT_LINK_DAYS
@@ -170,6 +175,12 @@ def issue_consent_link(
         raise TenantError("A consent link lives between 1 and 90 days.")
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
+        details: dict = {}
+        if replaces is not None:
+            ConsentLink.objects.filter(pk=replaces.pk, tenant=tenant, revoked_at=None).update(
+                revoked_at=timezone.now(), state_nonce=""
+            )
+            details["replaces_link"] = replaces.pk
         link = ConsentLink.objects.create(
             tenant=tenant,
             token_hash=hash_token(token),
@@ -189,6 +200,7 @@ def issue_consent_link(
                 "expires_at": link.expires_at.isoformat(),
                 "version": version,
                 "admin_email": link.admin_email,
+                **details,
             },
         )
     return IssuedLink(link=link, token=token)
@@ -214,16 +226,15 @@ def revoke_consent_link(*, actor: Actor, link: ConsentLink) -> ConsentLink:
 
 
 def reissue_consent_link(*, actor: Actor, link: ConsentLink) -> IssuedLink:
-    """Revoke ``link`` and issue a new one with the same email, note and version."""
-    with transaction.atomic():
-        revoke_consent_link(actor=actor, link=link)
-        return issue_consent_link(
-            actor=actor,
-            tenant=link.tenant,
-            admin_email=link.admin_email,
-            note=link.note,
-            version=link.consent_version,
-        )
+    """Revoke ``link`` and issue a new one with the same email, note and version (one event)."""
+    return issue_consent_link(
+        actor=actor,
+        tenant=link.tenant,
+        admin_email=link.admin_email,
+        note=link.note,
+        version=link.consent_version,
+        replaces=link,
+    )
 
 
 def email_consent_link(*, actor: Actor, link: ConsentLink, token: str, to: str = "") -> str:

@@ -107,3 +107,12 @@ def test_groups_need_consent_first(actor, fabrikam):
         services.add_customer_group(
             actor=actor, tenant=fabrikam, object_id=ids.FABRIKAM_SALES_GROUP
         )
+
+
+def test_reissue_writes_one_event(issued, actor):
+    before = AuditEvent.objects.count()
+    new = services.reissue_consent_link(actor=actor, link=issued.link)
+    event = AuditEvent.objects.get(pk=AuditEvent.objects.latest("id").pk)
+    assert AuditEvent.objects.count() == before + 1
+    assert event.action == "consent.link_created"
+    assert event.details["replaces_link"] == issued.link.pk and event.details["link"] == new.link.pk
