@@ -210,10 +210,6 @@ KNOWN_GAPS = {
     ),
     "assignments.services.queue_periodic_syncs": "beat creates SyncRuns without any event",
 }
-# Found by this test in the tenants app (issue 4): one call, two events.
-KNOWN_GAPS["tenants.services.reissue_consent_link"] = (
-    "writes consent.link_revoked and consent.link_created for one call"
-)
 
 
 def _public_services() -> set[str]:
