@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PASSWORD
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 BASE_DIR = Path(__file__).resolve().parents[2]
 ARTIFACTS = BASE_DIR / "test-artifacts" / "screenshots"
@@ -98,3 +100,34 @@ def copy_screenshot_to_docs(name: str) -> None:
         target = BASE_DIR / "docs" / "screenshots"
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, target / source.name)
+
+
+@pytest.fixture
+def portal(live_server, settings, microsoft_env, cloudsim_clean, celery_worker):
+    """The live portal wired to cloudsim and a worker; consent comes back to the live server."""
+    settings.PORTAL_BASE_URL = live_server.url
+    return live_server
+
+
+@pytest.fixture
+def operator_page(browser, portal, operator_user):
+    user = operator_user
+    context = browser.new_context(base_url=portal.url)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def admin_browser(browser, portal):
+    """The customer admin: no portal account. cloudsim's CA is not in Chromium's trust store."""
+    context = browser.new_context(ignore_https_errors=True)
+    context.set_default_timeout(20_000)
+    yield context.new_page()
+    context.close()

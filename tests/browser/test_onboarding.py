@@ -11,41 +11,9 @@ import re
 import pytest
 
 from cloudsim import ids
-from portal.models import Role
 from tests.browser.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def portal(live_server, settings, microsoft_env, cloudsim_clean, celery_worker):
-    """The live portal wired to cloudsim and a worker; consent comes back to the live server."""
-    settings.PORTAL_BASE_URL = live_server.url
-    return live_server
-
-
-@pytest.fixture
-def operator_page(browser, portal, make_user):
-    user = make_user("omar@contoso.example", Role.OPERATOR, display_name="Omar Operator")
-    context = browser.new_context(base_url=portal.url)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill("correct-horse-battery-staple-42")
-    page.get_by_role("button", name="Sign In").click()
-    page.get_by_role("heading", name="Dashboard").wait_for()
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def admin_browser(browser, portal):
-    """The customer admin: no portal account. cloudsim's CA is not in Chromium's trust store."""
-    context = browser.new_context(ignore_https_errors=True)
-    context.set_default_timeout(20_000)
-    yield context.new_page()
-    context.close()
 
 
 def _onboard(page, domain: str) -> str:
