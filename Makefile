@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format security cloudsim bench clean
+.PHONY: run test install lint format security screenshots cloudsim bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -42,6 +42,11 @@ cloudsim: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/pages.py
+
+# Refresh the README's screenshots from the last browser-test run.
+screenshots:
+	mkdir -p docs/screenshots
+	cp test-artifacts/screenshots/*.png docs/screenshots/
 
 clean:
 	rm -rf var staticfiles

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -91,15 +90,6 @@ def shot(axe_source, request):
         return result["violations"]
 
     return take
-
-
-def copy_screenshot_to_docs(name: str) -> None:
-    """Keep the README's screenshots in step with what the tests saw."""
-    source = ARTIFACTS / f"{name}.png"
-    if source.exists():
-        target = BASE_DIR / "docs" / "screenshots"
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(source, target / source.name)
 
 
 @pytest.fixture
