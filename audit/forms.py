@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from audit.actions import Action
 from audit.models import ActorType
@@ -16,6 +19,41 @@ def _action_choices() -> list[tuple[str, str]]:
         ("Groups", [(f"{g}.", f"Every {g}.* action") for g in groups]),
         ("Actions", [(value, f"{label} ({value})") for value, label in Action.choices]),
     ]
+
+
+class PlainSelect(forms.Select):
+    """A select rendered in Python: the template-per-option default costs ~20 ms per page."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        selected = "" if value is None else str(value)
+
+        def options(choices):
+            return format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                (
+                    (v, mark_safe(" selected") if str(v) == selected else "", label)
+                    for v, label in choices
+                ),
+            )
+
+        parts = []
+        for group_value, group_label in self.choices:
+            if isinstance(group_label, list | tuple):
+                parts.append(
+                    format_html(
+                        '<optgroup label="{}">{}</optgroup>', group_value, options(group_label)
+                    )
+                )
+            else:
+                parts.append(options([(group_value, group_label)]))
+        return format_html(
+            '<select name="{}"{}>{}</select>',
+            name,
+            flatatt(attrs),
+            mark_safe("".join(parts)),  # noqa: S308 - every part built by format_html
+        )
 
 
 class DateTimeInput(forms.DateTimeInput):
@@ -38,10 +76,13 @@ class AuditFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "search"}),
     )
     tenant = forms.CharField(required=False, max_length=200, help_text="Name, domain or tenant id.")
-    action = forms.ChoiceField(required=False, choices=_action_choices)
+    action = forms.ChoiceField(required=False, choices=_action_choices, widget=PlainSelect)
     actor = forms.CharField(required=False, max_length=254, help_text="Exact email or label.")
     actor_type = forms.ChoiceField(
-        required=False, label="Actor kind", choices=[("", "Anyone"), *ActorType.choices]
+        required=False,
+        label="Actor kind",
+        choices=[("", "Anyone"), *ActorType.choices],
+        widget=PlainSelect,
     )
     target_type = forms.CharField(required=False, max_length=40, label="Target type")
     target_id = forms.CharField(required=False, max_length=64, label="Target id")
