@@ -166,3 +166,15 @@ def test_chart_counts_days(onboarded):
     assert chart.total == 3  # granted, declined, verified today
     assert len(chart.rows) == 14 and sum(chart.rows[-1][1]) == 3
     assert onboarding_chart(now=timezone.now() + timedelta(days=30)).total == 0
+
+
+def test_the_filter_form_keeps_choices_and_explains_bad_input(auditor_client, onboarded):
+    url = reverse("audit:log")
+    html = auditor_client.get(url, {"action": "consent.granted"}).content.decode()
+    assert '<option value="consent.granted" selected>' in html
+    assert html.count("<code>consent.granted</code>") == 1
+    response = auditor_client.get(url, {"since": "yesterday-ish", "tenant": "Fabrikam"})
+    assert response.status_code == 200
+    assert "Enter a valid date/time." in response.content.decode()
+    # The valid filter still applies: only Fabrikam's events.
+    assert {e.tenant_label for e in response.context["page"].events} == {"Fabrikam"}
