@@ -16,21 +16,9 @@ from django.urls import reverse
 from assignments.models import AcsResource, Assignment, SyncRun
 from cloudsim import ids
 from tenants.models import CustomerGroup, CustomerTenant, TenantStatus
+from tests.assignments.worker_support import _results_folder  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _results_folder(_empty_task_queue):
-    """The filesystem result backend needs its folder (the session fixture empties var/celery)."""
-    from pathlib import Path
-
-    from django.conf import settings
-
-    if settings.CELERY_RESULT_BACKEND.startswith("file://"):
-        Path(settings.CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(
-            parents=True, exist_ok=True
-        )
 
 
 @pytest.fixture
