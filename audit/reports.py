@@ -36,8 +36,8 @@ class TenantReport:
     assignments: list
     consent_attempts: int
     checks: int
+    registered_at: datetime
     verified_at: datetime | None
-    time_to_verify: timedelta | None
 
 
 def tenant_report(tenant) -> TenantReport:
@@ -67,8 +67,8 @@ def tenant_report(tenant) -> TenantReport:
         assignments=assignments,
         consent_attempts=sum(e.action in CONSENT_ATTEMPTS for e in events),
         checks=sum(e.action in CHECKS for e in events),
+        registered_at=created_at,
         verified_at=verified_at,
-        time_to_verify=verified_at - created_at if verified_at and created_at else None,
     )
 
 
