@@ -10,6 +10,7 @@ honours ``Retry-After``; the SDK's own retry middleware is switched off so the b
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -179,14 +180,25 @@ def _run(tenant_id: str, work: Callable[[GraphServiceClient], Awaitable[T]]) -> 
             await client.request_adapter._http_client.aclose()
 
     try:
-        return asyncio.run(main())
+        return _run_coroutine(main)
     except GraphError as error:
         if error.status != 401:
             raise
     # Graph refused a cached token (revoked, or signed with a rotated key): once more, fresh.
     forget_tenant(tenant_id)
     acquire_app_token(tenant_id=tenant_id)
-    return asyncio.run(main())
+    return _run_coroutine(main)
+
+
+def _run_coroutine(main: Callable[[], Awaitable[T]]) -> T:
+    """``asyncio.run`` here, or on a helper thread when this thread already runs an event loop
+    (an async view, a test driving a browser): callers stay synchronous either way."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(main())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 def _query(builder_cls: type, **params: Any) -> Any:

@@ -134,6 +134,11 @@ def _empty_task_queue():
 _SKIPPED_REAL: list[str] = []
 
 
+def pytest_collection_modifyitems(items):
+    """Browser tests last: Playwright keeps an event loop running in this thread once started."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.fspath))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
