@@ -27,7 +27,6 @@ from assignments.services import request_sync
 from audit.services import Actor
 from cloudsim import ids
 from tenants.models import CustomerTenant, TenantStatus
-from tests.assignments.worker_support import _results_folder  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 N = 1000

@@ -16,7 +16,6 @@ from django.urls import reverse
 from assignments.models import AcsResource, Assignment, SyncRun
 from cloudsim import ids
 from tenants.models import CustomerGroup, CustomerTenant, TenantStatus
-from tests.assignments.worker_support import _results_folder  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
