@@ -242,12 +242,6 @@ def find_user(*, tenant: CustomerTenant, id_or_upn: str) -> Principal:
         raise AssignmentError("Give the user's object id or UPN.")
     try:
         user = graph.get_user(tenant_id=str(tenant.tenant_id), id_or_upn=query)
-        if user is None and "@" in query:
-            # Some directories do not resolve /users/{upn} when '@' arrives percent-encoded.
-            matches = graph.search_users(tenant_id=str(tenant.tenant_id), query=query, top=5)
-            user = next(
-                (u for u in matches if u.user_principal_name.lower() == query.lower()), None
-            )
     except graph.GraphError as exc:
         raise AssignmentError(f"Graph could not look up {query}: {exc}") from exc
     if user is None:

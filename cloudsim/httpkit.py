@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 @dataclass
@@ -91,7 +91,9 @@ class Router:
             match = rx.match(path)
             if match:
                 if m == method:
-                    return handler, match.groupdict(), template
+                    # Segments arrive percent-encoded (a UPN's '@' as %40), as servers decode them.
+                    params = {k: unquote(v) for k, v in match.groupdict().items()}
+                    return handler, params, template
                 other_method = True
         if other_method:
             return _method_not_allowed, {}, path

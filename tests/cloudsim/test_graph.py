@@ -192,3 +192,31 @@ def test_applications_exposes_registration(cs, http):
     resources = {r["resourceAppId"] for r in apps[0]["requiredResourceAccess"]}
     assert resources == {ids.GRAPH_APP_ID, ids.ACS_CLIENTS_APP_ID}
     assert "_secret" not in apps[0]
+
+
+def test_a_user_is_found_by_upn_in_the_path(cloudsim):
+    """Graph resolves /users/{upn}; the '@' arrives percent-encoded from real clients."""
+    import ssl
+
+    import httpx
+
+    from cloudsim import ids as cs_ids
+
+    tls = ssl.create_default_context(cafile=cloudsim.ca_file)
+    token = httpx.post(
+        f"{cloudsim.login_url}/{cs_ids.CONTOSO_TENANT_ID}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": cs_ids.OPERATOR_APP_ID,
+            "client_secret": cs_ids.OPERATOR_APP_SECRET,
+            "scope": "https://graph.microsoft.com/.default",
+        },
+        verify=tls,
+    ).json()["access_token"]
+    response = httpx.get(
+        f"{cloudsim.graph_base_url}/users/alice%40contoso.example",
+        headers={"Authorization": f"Bearer {token}"},
+        verify=tls,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == cs_ids.CONTOSO_ALICE
