@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import random
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -42,6 +41,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 from django.conf import settings
+
+from portal.external import ServiceError, retry_after_seconds, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -61,26 +62,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class AcsError(Exception):
+class AcsError(ServiceError):
     """A failed ACS call. ``permanent``: retrying the same request cannot help."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool,
-        status: int | None = None,
-        code: str = "",
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message, self.permanent, self.status, self.code = message, permanent, status, code
-        self.retry_after = retry_after  # seconds the server asked us to wait (429)
-
-    def __str__(self) -> str:
-        where = f"HTTP {self.status}" if self.status else "no response"
-        code = f" {self.code}" if self.code else ""
-        return f"{self.message} ({where}{code})"
 
 
 class AcsConfigError(AcsError):
@@ -193,33 +176,6 @@ def app_token() -> str:
         ) from exc
 
 
-def _ssl_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if settings.MICROSOFT_CA_BUNDLE:
-        context.load_verify_locations(settings.MICROSOFT_CA_BUNDLE)
-    return context
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after-ms")
-    if value:
-        try:
-            return float(value) / 1000
-        except ValueError:
-            pass
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def _error_from(response: httpx.Response) -> AcsError:
     code, message = "", response.reason_phrase or "ACS request failed"
     try:
@@ -228,9 +184,8 @@ def _error_from(response: httpx.Response) -> AcsError:
     except (ValueError, AttributeError):
         pass
     status = response.status_code
-    permanent = 400 <= status < 500 and status not in (408, 429)
-    retry_after = _retry_after(response) if status == 429 else None
-    return AcsError(message, permanent=permanent, status=status, code=code, retry_after=retry_after)
+    retry_after = retry_after_seconds(response.headers) if status == 429 else None
+    return AcsError.from_status(status, message, code, retry_after=retry_after)
 
 
 # --- The client -----------------------------------------------------------------------------
@@ -274,7 +229,7 @@ class AcsClient:
                 max_keepalive_connections=self.concurrency,
                 keepalive_expiry=30.0,
             ),
-            verify=_ssl_context(),
+            verify=tls_context(),
             transport=transport,
             headers={"Accept": "application/json"},
         )

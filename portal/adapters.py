@@ -104,12 +104,11 @@ def _microsoft_email(extra_data: dict) -> str:
 
 @functools.cache
 def _jwks_client(jwks_uri: str):
-    import ssl
-
     import jwt
 
-    context = ssl.create_default_context(cafile=settings.MICROSOFT_CA_BUNDLE or None)
-    return jwt.PyJWKClient(jwks_uri, cache_keys=True, ssl_context=context)
+    from portal.external import tls_context
+
+    return jwt.PyJWKClient(jwks_uri, cache_keys=True, ssl_context=tls_context())
 
 
 def tenant_of_id_token(id_token: str) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -27,16 +26,15 @@ from kiota_http.middleware.options import RetryHandlerOption, UrlReplaceHandlerO
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory
 
+from portal.external import retry_after_seconds, tls_context
 from tenants.graph_auth import (
     GRAPH_SCOPES,
     GraphError,
     MsalCredential,
     acquire_app_token,
     acquire_user_token_by_password,
-    ca_verify,
     forget_tenant,
     normalize_guid,
-    parse_retry_after,
     reset_token_caches,
     resolve_tenant,
     should_retry,
@@ -89,13 +87,7 @@ MAX_PAGES = 500  # 500 pages of up to 999 items: far beyond any tenant we serve
 def _client(tenant_id: str) -> GraphServiceClient:
     """A Graph client for one tenant: our CA trust, our timeout, our base URL, no SDK retries."""
     timeout = float(settings.MICROSOFT_HTTP_TIMEOUT)
-    ca = ca_verify()
-    tls = (
-        ssl.create_default_context(cafile=ca)
-        if isinstance(ca, str)
-        else ssl.create_default_context()
-    )
-    http = httpx.AsyncClient(verify=tls, timeout=httpx.Timeout(timeout))
+    http = httpx.AsyncClient(verify=tls_context(), timeout=httpx.Timeout(timeout))
     options = {
         RetryHandlerOption.get_key(): RetryHandlerOption(max_retries=0, should_retry=False),
         UrlReplaceHandlerOption.get_key(): UrlReplaceHandlerOption(
@@ -121,15 +113,15 @@ def _to_graph_error(exc: BaseException) -> GraphError:
         odata = getattr(exc, "error", None)
         if odata is not None:
             code, message = odata.code or "", odata.message or message
-        headers = {k.lower(): v for k, v in (exc.response_headers or {}).items()}
-        retry_after = headers.get("retry-after")
-        if isinstance(retry_after, list | tuple):
-            retry_after = retry_after[0] if retry_after else None
+        headers = {  # kiota gives each header as a list of values
+            k: (v[0] if v else "") if isinstance(v, list | tuple) else v
+            for k, v in (exc.response_headers or {}).items()
+        }
         return GraphError.from_status(
             status,
             message or f"Graph answered HTTP {status}",
             code,
-            retry_after=parse_retry_after(retry_after),
+            retry_after=retry_after_seconds(headers),
         )
     if isinstance(exc, httpx.TimeoutException):
         return GraphError("Graph did not answer in time.", permanent=False, code="timeout")

@@ -23,6 +23,8 @@ import requests
 from azure.core.credentials import AccessToken
 from django.conf import settings
 
+from portal.external import ServiceError, retry_after_seconds
+
 logger = logging.getLogger(__name__)
 
 GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
@@ -49,44 +51,8 @@ TOTAL_WAIT_CAP = 60.0
 T = TypeVar("T")
 
 
-class GraphError(Exception):
+class GraphError(ServiceError):
     """A failed call to Entra ID or Graph. ``permanent`` says whether retrying can help."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        permanent: bool,
-        status: int | None = None,
-        code: str = "",
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message, self.permanent, self.status, self.code = message, permanent, status, code
-        self.retry_after = retry_after
-
-    @classmethod
-    def from_status(cls, status: int | None, message: str, code: str = "", retry_after=None):
-        transient = status is None or status == 429 or status >= 500
-        return cls(
-            message, permanent=not transient, status=status, code=code, retry_after=retry_after
-        )
-
-    def __str__(self) -> str:
-        parts = [self.message]
-        if self.code:
-            parts.append(f"[{self.code}]")
-        if self.status:
-            parts.append(f"(HTTP {self.status})")
-        return " ".join(parts)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds only; dates are rare on Graph)."""
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
 
 
 def retry_delay(attempt: int, error: GraphError) -> float:
@@ -318,7 +284,7 @@ def resolve_tenant(domain_or_id: str) -> str:
             raise GraphError.from_status(
                 response.status_code,
                 "The sign-in service did not answer the tenant lookup.",
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                retry_after=retry_after_seconds(response.headers),
             )
         try:
             issuer = response.json().get("issuer") or response.json().get("token_endpoint", "")
