@@ -146,8 +146,11 @@ def _queue_sync(
     return run, True
 
 
-def queue_sync_after_change(resource: AcsResource, user=None) -> None:
-    """Debounced: join the queued run, or queue one that starts after a short delay."""
+def _queue_sync_after_change(resource: AcsResource, user=None) -> None:
+    """Debounced: join the queued run, or queue one that starts after a short delay.
+
+    A step of the services that change assignments: their own audit event records the change.
+    """
     _queue_sync(
         resource=resource,
         trigger="change",
@@ -174,7 +177,14 @@ def queue_periodic_syncs() -> int:
     count = 0
     for resource in AcsResource.objects.filter(enabled=True):
         with transaction.atomic():
-            _run, created = _queue_sync(resource=resource, trigger="periodic")
+            run, created = _queue_sync(resource=resource, trigger="periodic")
+            if created:
+                record_event(
+                    actor=Actor.system("beat"),
+                    action=Action.SYNC_QUEUED,
+                    target=resource,
+                    details={"run": run.pk, "trigger": "periodic", "new": True},
+                )
         count += created
     return count
 
@@ -331,7 +341,7 @@ def add_assignment(
                 "tenant_status": tenant.status,
             },
         )
-        queue_sync_after_change(resource, actor.user)
+        _queue_sync_after_change(resource, actor.user)
     return assignment
 
 
@@ -349,7 +359,7 @@ def remove_assignment(*, actor: Actor, assignment: Assignment) -> Assignment:
             tenant=assignment.tenant,
             details={"resource": assignment.resource.name, "object_id": str(assignment.object_id)},
         )
-        queue_sync_after_change(assignment.resource, actor.user)
+        _queue_sync_after_change(assignment.resource, actor.user)
     return assignment
 
 
@@ -401,5 +411,5 @@ def remove_drift(*, actor: Actor, entry: DriftEntry) -> DriftEntry:
             target_label=f"{entry.principal_type} {entry.object_id}",
             details={"resource": entry.resource.name, "object_id": str(entry.object_id)},
         )
-        queue_sync_after_change(entry.resource, actor.user)
+        _queue_sync_after_change(entry.resource, actor.user)
     return entry

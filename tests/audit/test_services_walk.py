@@ -174,9 +174,6 @@ SERVICES = {
     "assignments.services.remove_drift": lambda w: (
         lambda e=w.drift: acs_services.remove_drift(actor=w.actor, entry=e)
     ),
-    "assignments.services.queue_sync_after_change": lambda w: (
-        lambda r=w.resource: acs_services.queue_sync_after_change(r, w.actor.user)
-    ),
     "assignments.services.queue_periodic_syncs": lambda w: (
         lambda r=w.resource: acs_services.queue_periodic_syncs()
     ),
@@ -205,12 +202,7 @@ HELPERS = {
 }
 
 # Found by this test; they belong to the assignments app (issue 5), reported there.
-KNOWN_GAPS = {
-    "assignments.services.queue_sync_after_change": (
-        "creates a SyncRun without an event (its callers record theirs, but it is public)"
-    ),
-    "assignments.services.queue_periodic_syncs": "beat creates SyncRuns without any event",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _public_services() -> set[str]:
