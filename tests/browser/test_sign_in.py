@@ -50,3 +50,24 @@ def test_wrong_totp_code_keeps_the_operator_out(page, make_user):
     assert page.get_by_text("Incorrect code.").is_visible()
     page.goto("/")
     assert "/accounts/login/" in page.url or "/accounts/2fa/" in page.url
+
+
+@pytest.mark.integration
+def test_operator_signs_in_with_microsoft_through_cloudsim(browser, portal, make_user, shot):
+    from cloudsim import ids
+
+    make_user("ops@contoso.example", Role.OPERATOR, display_name="Olga Ops")
+    # cloudsim's TLS certificate comes from its own CA, which Chromium does not trust.
+    context = browser.new_context(base_url=portal.url, ignore_https_errors=True)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_role("link", name="Microsoft").click()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Account").select_option(value="ops@contoso.example")
+    page.get_by_label("Password").fill(ids.DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    assert "Olga Ops" in page.inner_text("header")
+    shot(page, "03b-dashboard-after-microsoft-sign-in")
+    context.close()
