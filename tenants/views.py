@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,9 +17,12 @@ from tenants.forms import ConsentLinkForm, GroupAddForm, TenantCreateForm, Tenan
 from tenants.models import ConsentLink, CustomerGroup, CustomerTenant
 from tenants.services import TenantError
 
+TENANTS_PER_PAGE = 50
+
 
 @require_role()
 def tenant_list(request):
+    """Tenants by name, filtered and paged (a portal may hold thousands)."""
     form = TenantFilterForm(request.GET or None)
     tenants = CustomerTenant.objects.all()
     if form.is_valid():
@@ -30,7 +34,14 @@ def tenant_list(request):
             tenants = tenants.filter(match)
         if status:
             tenants = tenants.filter(status=status)
-    return render(request, "tenants/list.html", {"form": form, "tenants": tenants})
+    page = Paginator(tenants, TENANTS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "tenants/list.html",
+        {"form": form, "tenants": page.object_list, "page": page, "query": query.urlencode()},
+    )
 
 
 @require_role()

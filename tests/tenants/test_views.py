@@ -126,3 +126,25 @@ def test_callback_result_page_for_missing_acs_clients(client, issued):
     page = response.content.decode()
     assert response.status_code == 200
     assert "az ad sp create --id 2a04943b-b6a7-4f65-8786-2bb6131b59f6" in page
+
+
+def test_list_is_paged_and_keeps_the_filter(operator_client, db):
+    from tenants.models import CustomerTenant, TenantStatus
+    from tenants.views import TENANTS_PER_PAGE
+
+    CustomerTenant.objects.bulk_create(
+        CustomerTenant(tenant_id=f"00000000-0000-4000-8000-{i:012d}", display_name=f"T{i:04d}",
+                       status=TenantStatus.VERIFIED if i % 2 else TenantStatus.INVITED)
+        for i in range(TENANTS_PER_PAGE * 2 + 10)
+    )  # fmt: skip
+    first = operator_client.get("/tenants/", {"status": "verified"}).content.decode()
+    assert f"{TENANTS_PER_PAGE + 5} tenants, page 1 of 2" in first
+    assert "status=verified&amp;page=2" in first
+    second = operator_client.get("/tenants/", {"status": "verified", "page": 2}).content.decode()
+    assert second.count('<span class="badge status-verified">') == 5
+    assert "T0001" in first and "T0001" not in second
+
+
+def test_detail_links_to_the_onboarding_report(operator_client, fabrikam):
+    page = operator_client.get(f"/tenants/{fabrikam.pk}/").content.decode()
+    assert f"/audit/tenants/{fabrikam.pk}/report/" in page
