@@ -61,6 +61,7 @@ def test_operator_assigns_a_group_and_a_user_and_watches_the_sync(
     page.get_by_role("link", name="Add assignment").click()
     page.get_by_label("Tenant", exact=True).first.select_option(label="Fabrikam (verified)")
     page.get_by_role("button", name="Use this tenant").click()
+    shot(page, "12b-assignment-add")
     page.get_by_label("Who").select_option("group")
     page.get_by_label("Group").select_option(label="Sales")
     page.get_by_role("button", name="Add assignment").click()
@@ -85,6 +86,19 @@ def test_operator_assigns_a_group_and_a_user_and_watches_the_sync(
     shot(page, "14-sync-finished")
     remote = cloudsim_clean.admin("GET", f"/acs/{ids.CONTOSO_ACS}/assignments")["value"]
     assert {a["objectId"] for a in remote} == {ids.FABRIKAM_SALES_GROUP, ids.FABRIKAM_ADELE}
+
+    # Megan is in Sales: the access check explains why she can get a token, then proves it.
+    page.get_by_role("link", name="Access check").click()
+    page.get_by_label("Resource").select_option(label=ids.CONTOSO_ACS)
+    page.get_by_label("Tenant").select_option(label="Fabrikam")
+    page.get_by_label("User (UPN or object id)").fill("megan@fabrikam.example")
+    page.get_by_role("button", name="Check").click()
+    page.get_by_text("Yes: this user can get an ACS token").wait_for()
+    assert "Sales" in page.inner_text("main")
+    page.get_by_role("button", name="Run the token exchange").click()
+    page.get_by_text("ACS identity").wait_for()
+    assert f"_wf_{ids.FABRIKAM_TENANT_ID}_{ids.FABRIKAM_MEGAN}" in page.inner_text("main")
+    shot(page, "14b-access-check")
 
 
 def test_auditor_filters_the_log_opens_the_report_and_downloads_csv(

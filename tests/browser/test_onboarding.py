@@ -16,9 +16,13 @@ from tests.browser.conftest import ARTIFACTS
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def _onboard(page, domain: str) -> str:
+def _onboard(page, domain: str, shot=None) -> str:
     page.get_by_role("link", name="Tenants").click()
+    if shot:
+        shot(page, "04b-tenant-list")
     page.get_by_role("link", name=re.compile("Add tenant")).first.click()
+    if shot:
+        shot(page, "04c-tenant-add")
     page.get_by_label("Tenant id or verified domain").fill(domain)
     page.get_by_role("button", name="Add tenant").click()
     page.get_by_role("heading", name="Consent links").wait_for()
@@ -39,7 +43,7 @@ def test_operator_onboards_fabrikam_and_the_admin_consents(operator_page, admin_
     page.get_by_role("button", name="Create the ACS Clients service principal").click()
     page.get_by_text(re.compile("ACS Clients service principal", re.I)).first.wait_for()
 
-    tenant_url = _onboard(page, ids.FABRIKAM_DOMAIN)
+    tenant_url = _onboard(page, ids.FABRIKAM_DOMAIN, shot)
     assert ids.FABRIKAM_DOMAIN in page.inner_text("h1")
     link = _consent_link(page)
     shot(page, "05-consent-link")

@@ -71,3 +71,17 @@ def test_operator_signs_in_with_microsoft_through_cloudsim(browser, portal, make
     assert "Olga Ops" in page.inner_text("header")
     shot(page, "03b-dashboard-after-microsoft-sign-in")
     context.close()
+
+
+def test_admin_invites_an_operator(page, make_user, shot):
+    make_user("dana@contoso.example", Role.ADMIN, display_name="Dana Admin")
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill("dana@contoso.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("link", name="Operators").click()
+    page.get_by_label("Email address").fill("new.operator@contoso.example")
+    page.locator("#id_role").select_option("operator")
+    page.get_by_role("button", name="Invite").click()
+    page.get_by_text("new.operator@contoso.example can now sign in").wait_for()
+    shot(page, "18-operators")
