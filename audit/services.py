@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,7 +46,19 @@ class Actor:
 
 
 def client_ip(request) -> str | None:
-    """The client address as seen by the first trusted proxy (REMOTE_ADDR)."""
+    """The client's address, as rate limits and the audit log see it.
+
+    ``REMOTE_ADDR``; behind ``TRUSTED_PROXY_COUNT`` reverse proxies, the address the outermost
+    of them saw, read from ``X-Forwarded-For`` counted from the right (entries further left are
+    the client's own claims and are ignored).
+    """
+    count = settings.TRUSTED_PROXY_COUNT
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    if count and len(hops) >= count:
+        try:
+            return str(ipaddress.ip_address(hops[-count]))
+        except ValueError:
+            pass
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -59,6 +59,10 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[PORTAL_BASE_URL])
+# Reverse proxies in front of the portal that append to X-Forwarded-For (0: clients connect
+# directly). Rate limits and the audit log use the address the outermost trusted proxy saw.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 PORTAL_NAME = env.str("PORTAL_NAME", default="Contoso communications onboarding")
 OPERATOR_NAME = env.str("OPERATOR_NAME", default="Contoso")
 
