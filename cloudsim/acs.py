@@ -240,26 +240,25 @@ class Acs:
                 400, "InvalidRequestBody", f"At most {MAX_PATCH_ENTRIES} entries per request."
             )
         store = self.sim.store
-        result = []
         with store.transaction():
-            planned: list[tuple[str, dict | None]] = []
+            # All or nothing: every entry is validated before anything is written.
+            existing = store.get_many(
+                ASSIGNMENT, self.resource, [oid.lower() for oid, c in changes.items() if c]
+            )
+            deletes, puts = [], []
             for oid, change in changes.items():
                 if change is None:
-                    planned.append((oid.lower(), None))
+                    deletes.append(oid.lower())
                     continue
-                current = store.get(ASSIGNMENT, self.resource, oid.lower()) or {}
+                current = existing.get(oid.lower(), {})
                 merged = {**current, **change} if isinstance(change, dict) else change
                 problem = self.validate(oid, merged)
                 if problem:
                     return error(400, "InvalidRequestBody", f"{oid}: {problem}", oid)
-                planned.append((oid.lower(), self.doc(oid, merged)))
-            for oid, doc in planned:
-                if doc is None:
-                    store.delete(ASSIGNMENT, self.resource, oid)
-                else:
-                    store.put(ASSIGNMENT, self.resource, oid, doc)
-                    result.append(doc)
-        return json_response(200, {"value": result})
+                puts.append((oid.lower(), self.doc(oid, merged)))
+            store.delete_many(ASSIGNMENT, self.resource, deletes)
+            store.put_many(ASSIGNMENT, self.resource, puts)
+        return json_response(200, {"value": [doc for _oid, doc in puts]})
 
     def delete(self, req: Request) -> Response:
         denied = self.authorize_management(req)
