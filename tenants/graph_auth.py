@@ -212,15 +212,11 @@ def acquire_app_token(*, tenant_id: str, scopes: list[str] | None = None) -> str
 
     def attempt() -> str:
         app = _app(str(tenant_id))
-        try:
-            result = app.acquire_token_for_client(scopes=scopes or GRAPH_SCOPES)
-            return _token_from_result(result, f"Token for tenant {tenant_id}")
-        except requests.RequestException as exc:
-            _forget(app)
-            raise _unreachable(exc) from exc
-        except GraphError:
-            _forget(app)
-            raise
+        return _token(
+            app,
+            lambda: app.acquire_token_for_client(scopes=scopes or GRAPH_SCOPES),
+            f"Token for tenant {tenant_id}",
+        )
 
     return call_with_retries(attempt, what=f"token for {tenant_id}")
 
@@ -232,9 +228,17 @@ def acquire_user_token_by_password(
     if not settings.CLOUDSIM_MODE:
         raise GraphError("Password sign-in is for the demo (CLOUDSIM_MODE) only.", permanent=True)
     app = _app(str(tenant_id))
+    return _token(
+        app,
+        lambda: app.acquire_token_by_username_password(username, password, scopes=scopes),
+        f"Sign-in of {username}",
+    )
+
+
+def _token(app: msal.ConfidentialClientApplication, call: Callable[[], dict], what: str) -> str:
+    """Run one msal call for a token; on any failure forget ``app`` so the next try is fresh."""
     try:
-        result = app.acquire_token_by_username_password(username, password, scopes=scopes)
-        return _token_from_result(result, f"Sign-in of {username}")
+        return _token_from_result(call(), what)
     except requests.RequestException as exc:
         _forget(app)
         raise _unreachable(exc) from exc
