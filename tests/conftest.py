@@ -81,6 +81,21 @@ def microsoft_env(cloudsim) -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def microsoft(cloudsim_clean, microsoft_env, settings):
+    """A fresh cloudsim, the portal pointed at it, no tokens cached from earlier tests; consent
+    comes back to http://127.0.0.1:8000 (registered on cloudsim's app; the test client answers)."""
+    from django.core.cache import cache
+
+    from tenants import graph
+
+    cache.clear()
+    settings.PORTAL_BASE_URL = "http://127.0.0.1:8000"
+    graph.reset_token_caches()
+    yield cloudsim_clean
+    graph.reset_token_caches()
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, microsoft_env, tmp_path_factory):
     """A real Celery worker process (prefork, 2 children) on the test database."""

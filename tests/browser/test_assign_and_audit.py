@@ -19,7 +19,7 @@ from cloudsim import ids
 from portal.models import Role
 from tenants.models import TenantStatus
 from tests.conftest import PASSWORD
-from tests.integration.test_consent_flow import _consent, _invite, _wait_for_status
+from tests.support.microsoft import consent, invite, wait_for_status
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -31,10 +31,10 @@ def fabrikam_verified(portal, client, operator_user, cloudsim_clean, settings):
     graph.reset_token_caches()
     base = settings.PORTAL_BASE_URL
     settings.PORTAL_BASE_URL = "http://127.0.0.1:8000"  # the test client answers the callback
-    tenant, issued = _invite(Actor.operator(operator_user), ids.FABRIKAM_DOMAIN)
-    _consent(client, cloudsim_clean, issued.token, "admin@fabrikam.example")
+    tenant, issued = invite(Actor.operator(operator_user), ids.FABRIKAM_DOMAIN)
+    consent(client, cloudsim_clean, issued.token, "admin@fabrikam.example")
     settings.PORTAL_BASE_URL = base
-    tenant = _wait_for_status(tenant, TenantStatus.VERIFIED)
+    tenant = wait_for_status(tenant, TenantStatus.VERIFIED)
     cloudsim_clean.admin("DELETE", f"/acs/{ids.CONTOSO_ACS}/assignments")
     resource = AcsResource.objects.create(
         name=ids.CONTOSO_ACS,

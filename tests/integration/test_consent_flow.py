@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import ssl
-import time
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
 from audit.services import Actor
 from cloudsim import ids
-from tenants import graph, services
 from tenants.models import ConsentLink, CustomerTenant, TenantStatus
 from tenants.tasks import verify_all_tenants
 from tenants.verification import verify_consent
+from tests.support.microsoft import (
+    answer_at_microsoft,
+    consent,
+    invite,
+    to_microsoft,
+    wait_for_status,
+)
 
 pytestmark = [pytest.mark.integration]
-
-
-@pytest.fixture
-def microsoft(cloudsim_clean, microsoft_env, settings):
-    """A fresh cloudsim, the portal pointed at it, no tokens cached from earlier tests."""
-    from django.core.cache import cache
-
-    cache.clear()
-    settings.PORTAL_BASE_URL = "http://127.0.0.1:8000"  # registered on the cloudsim app
-    graph.reset_token_caches()
-    yield cloudsim_clean
-    graph.reset_token_caches()
 
 
 @pytest.fixture
@@ -38,56 +29,17 @@ def actor(operator_user) -> Actor:
     return Actor.operator(operator_user)
 
 
-def _invite(actor, tenant_id: str, **link) -> tuple[CustomerTenant, services.IssuedLink]:
-    tenant = services.register_tenant(actor=actor, tenant_ref=tenant_id)
-    return tenant, services.issue_consent_link(actor=actor, tenant=tenant, **link)
-
-
-def _to_microsoft(client, token: str) -> str:
-    assert client.get(f"/consent/{token}/").status_code == 200
-    response = client.post(f"/consent/{token}/")
-    assert response.status_code == 302
-    return response["Location"]
-
-
-def _answer_at_microsoft(cloudsim, consent_url: str, upn: str, action: str) -> str:
-    """Play the admin on cloudsim's consent page; return the portal callback path and query."""
-    tls = ssl.create_default_context(cafile=cloudsim.ca_file)
-    with httpx.Client(verify=tls, timeout=30) as http:
-        assert http.get(consent_url).status_code == 200
-        answer = http.post(consent_url, data={"user": upn, "action": action})
-    assert answer.status_code in (302, 303), answer.text[:1000]
-    back = urlsplit(answer.headers["location"])
-    assert back.path == "/consent/callback/"
-    return f"{back.path}?{back.query}"
-
-
-def _consent(client, cloudsim, token: str, upn: str, action: str = "approve"):
-    callback = _answer_at_microsoft(cloudsim, _to_microsoft(client, token), upn, action)
-    return callback, client.get(callback)
-
-
-def _wait_for_status(tenant: CustomerTenant, status: str, timeout: float = 45) -> CustomerTenant:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        tenant.refresh_from_db()
-        if tenant.status == status:
-            return tenant
-        time.sleep(0.25)
-    raise AssertionError(f"tenant stayed {tenant.status}, expected {status}")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_consent_granted_is_verified_by_the_worker(
     client, operator_client, actor, microsoft, celery_worker
 ):
-    tenant, issued = _invite(actor, ids.FABRIKAM_DOMAIN)
+    tenant, issued = invite(actor, ids.FABRIKAM_DOMAIN)
     assert str(tenant.tenant_id) == ids.FABRIKAM_TENANT_ID  # resolved from the domain
-    _, page = _consent(client, microsoft, issued.token, "admin@fabrikam.example")
+    _, page = consent(client, microsoft, issued.token, "admin@fabrikam.example")
     assert page.status_code == 200
     assert "consent was granted" in page.content.decode()
     assert "Enterprise applications" in page.content.decode()  # next steps for group access
-    tenant = _wait_for_status(tenant, TenantStatus.VERIFIED)
+    tenant = wait_for_status(tenant, TenantStatus.VERIFIED)
     check = tenant.checks.first()
     assert check.ok and check.trigger == "callback"
     assert {f["check"] for f in check.findings} >= {
@@ -106,8 +58,8 @@ def test_consent_granted_is_verified_by_the_worker(
 
 @pytest.mark.django_db
 def test_replayed_callback_is_refused(client, actor, microsoft):
-    _, issued = _invite(actor, ids.FABRIKAM_TENANT_ID)
-    callback, first = _consent(client, microsoft, issued.token, "admin@fabrikam.example")
+    _, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
+    callback, first = consent(client, microsoft, issued.token, "admin@fabrikam.example")
     assert first.status_code == 200
     before = ConsentLink.objects.values().get(pk=issued.link.pk)
     again = client.get(callback)
@@ -118,8 +70,8 @@ def test_replayed_callback_is_refused(client, actor, microsoft):
 
 @pytest.mark.django_db
 def test_declined_consent_is_recorded(client, operator_client, actor, microsoft):
-    tenant, issued = _invite(actor, ids.LITWARE_TENANT_ID)
-    _, page = _consent(client, microsoft, issued.token, "admin@litware.example", "decline")
+    tenant, issued = invite(actor, ids.LITWARE_TENANT_ID)
+    _, page = consent(client, microsoft, issued.token, "admin@litware.example", "decline")
     assert page.status_code == 200 and "Consent was declined" in page.content.decode()
     tenant.refresh_from_db()
     assert tenant.status == TenantStatus.DECLINED
@@ -136,8 +88,8 @@ def test_declined_consent_is_recorded(client, operator_client, actor, microsoft)
 def test_missing_acs_clients_service_principal_gets_the_remedy(
     client, operator_client, actor, microsoft
 ):
-    tenant, issued = _invite(actor, ids.NORTHWIND_TENANT_ID)
-    _, page = _consent(client, microsoft, issued.token, "admin@northwind.example")
+    tenant, issued = invite(actor, ids.NORTHWIND_TENANT_ID)
+    _, page = consent(client, microsoft, issued.token, "admin@northwind.example")
     text = page.content.decode()
     assert page.status_code == 200
     assert "Azure Communication Services Clients is missing" in text
@@ -148,15 +100,15 @@ def test_missing_acs_clients_service_principal_gets_the_remedy(
     assert "AADSTS650052" in detail and "az ad sp create --id" in detail
     # The admin creates it, opens the same link again, and this time consent goes through.
     microsoft.admin("POST", f"/tenants/{ids.NORTHWIND_TENANT_ID}/acs-clients-sp")
-    _, page = _consent(client, microsoft, issued.token, "admin@northwind.example")
+    _, page = consent(client, microsoft, issued.token, "admin@northwind.example")
     assert "consent was granted" in page.content.decode()
     assert verify_consent(tenant=tenant).ok
 
 
 @pytest.mark.django_db
 def test_callback_from_foreign_tenant_is_refused(client, actor, microsoft):
-    tenant, issued = _invite(actor, ids.FABRIKAM_TENANT_ID)
-    state = parse_qs(urlsplit(_to_microsoft(client, issued.token)).query)["state"][0]
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
+    state = parse_qs(urlsplit(to_microsoft(client, issued.token)).query)["state"][0]
     response = client.get(
         "/consent/callback/",
         {"admin_consent": "True", "tenant": ids.NORTHWIND_TENANT_ID, "state": state},
@@ -174,8 +126,8 @@ def test_callback_from_foreign_tenant_is_refused(client, actor, microsoft):
 def test_revoked_consent_turns_into_attention_on_the_periodic_check(
     client, actor, microsoft, eager_celery
 ):
-    tenant, issued = _invite(actor, ids.FABRIKAM_TENANT_ID)
-    _consent(client, microsoft, issued.token, "admin@fabrikam.example")
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
+    consent(client, microsoft, issued.token, "admin@fabrikam.example")
     assert verify_consent(tenant=tenant).ok
     microsoft.admin("DELETE", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
     assert verify_all_tenants() == 1
@@ -189,8 +141,8 @@ def test_revoked_consent_turns_into_attention_on_the_periodic_check(
 
 @pytest.mark.django_db
 def test_graph_throttling_and_server_errors_are_retried(client, actor, microsoft):
-    tenant, issued = _invite(actor, ids.FABRIKAM_TENANT_ID)
-    _consent(client, microsoft, issued.token, "admin@fabrikam.example")
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
+    consent(client, microsoft, issued.token, "admin@fabrikam.example")
     microsoft.set_fault("429", service="graph", path="/v1.0/organization", arg=1, times=2)
     microsoft.set_fault("500", service="graph", path="/v1.0/servicePrincipals", times=2)
     microsoft.set_fault("503", service="graph", path="/v1.0/oauth2PermissionGrants", times=1)
@@ -202,8 +154,8 @@ def test_graph_throttling_and_server_errors_are_retried(client, actor, microsoft
 
 @pytest.mark.django_db
 def test_graph_outage_becomes_a_finding_not_a_crash(client, actor, microsoft):
-    tenant, issued = _invite(actor, ids.FABRIKAM_TENANT_ID)
-    _consent(client, microsoft, issued.token, "admin@fabrikam.example")
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
+    consent(client, microsoft, issued.token, "admin@fabrikam.example")
     assert verify_consent(tenant=tenant).ok
     microsoft.set_fault("503", service="graph", path="/v1.0/servicePrincipals")
     check = verify_consent(tenant=tenant)
@@ -222,8 +174,8 @@ def test_unknown_domain_is_refused_clearly(operator_client, microsoft):
 
 @pytest.mark.django_db
 def test_groups_are_picked_from_graph_and_checked(client, operator_client, actor, microsoft):
-    tenant, issued = _invite(actor, ids.FABRIKAM_TENANT_ID)
-    _consent(client, microsoft, issued.token, "admin@fabrikam.example")
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
+    consent(client, microsoft, issued.token, "admin@fabrikam.example")
     page = operator_client.get(f"/tenants/{tenant.pk}/?group_q=Sal").content.decode()
     assert "Sales" in page and ids.FABRIKAM_SALES_GROUP in page
     response = operator_client.post(
@@ -258,10 +210,13 @@ def test_home_preflight_reports_and_creates_acs_clients(operator_client, auditor
 
 @pytest.mark.django_db
 def test_v2_consent_and_a_dropped_connection(client, actor, microsoft):
-    tenant, issued = _invite(actor, ids.FABRIKAM_TENANT_ID, version="v2")
-    consent_url = _to_microsoft(client, issued.token)
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID, version="v2")
+    consent_url = to_microsoft(client, issued.token)
     assert "/v2.0/adminconsent?" in consent_url and "scope=" in consent_url
-    callback = _answer_at_microsoft(microsoft, consent_url, "admin@fabrikam.example", "approve")
-    assert "consent was granted" in client.get(callback).content.decode()
+    back = urlsplit(
+        answer_at_microsoft(microsoft, consent_url, "admin@fabrikam.example", "approve")
+    )
+    assert back.path == "/consent/callback/"
+    assert "consent was granted" in client.get(f"{back.path}?{back.query}").content.decode()
     microsoft.set_fault("drop", service="graph", path="/v1.0/organization", times=1)
     assert verify_consent(tenant=tenant).ok

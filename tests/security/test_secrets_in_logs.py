@@ -18,8 +18,7 @@ from audit.models import AuditEvent
 from cloudsim import ids
 from portal.logging import RedactSecretsFilter, RequestIdFilter
 from portal.models import Role
-from tests.integration.test_consent_flow import _consent, _invite, _wait_for_status
-from tests.integration.test_microsoft_sign_in import CALLBACK, _sign_in
+from tests.support.microsoft import SIGN_IN_CALLBACK, consent, invite, sign_in, wait_for_status
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
@@ -56,18 +55,18 @@ def test_a_full_flow_logs_no_secret(
 
     graph.reset_token_caches()
     settings.PORTAL_BASE_URL = "http://127.0.0.1:8000"
-    cloudsim_clean.admin("POST", "/apps/redirect-uris", {"redirectUris": [CALLBACK]})
+    cloudsim_clean.admin("POST", "/apps/redirect-uris", {"redirectUris": [SIGN_IN_CALLBACK]})
     operator = make_user("ops@contoso.example", Role.OPERATOR)
 
-    signed_in = _sign_in(client, cloudsim_clean, "ops@contoso.example")
+    signed_in = sign_in(client, cloudsim_clean, "ops@contoso.example")
     assert signed_in.status_code == 302
-    tenant, issued = _invite(Actor.operator(operator), ids.FABRIKAM_DOMAIN)
+    tenant, issued = invite(Actor.operator(operator), ids.FABRIKAM_DOMAIN)
     client.logout()
-    callback, page = _consent(client, cloudsim_clean, issued.token, "admin@fabrikam.example")
+    callback, page = consent(client, cloudsim_clean, issued.token, "admin@fabrikam.example")
     assert page.status_code == 200
     client.get(f"/consent/{issued.token}/")  # a used link, opened again
     client.get(callback)  # a replayed callback: 400, logged as a warning
-    _wait_for_status(tenant, "verified")
+    wait_for_status(tenant, "verified")
 
     state = re.search(r"state=([^&]+)", callback).group(1)
     secrets = {
