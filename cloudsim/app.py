@@ -47,8 +47,7 @@ class CloudSim:
         self.extra_redirect_uris = tuple(redirect_uris)
         self.listeners: dict[str, Listener] = {}
         self.store: Store | None = None
-        self._scenario_text: str | None = None
-        self._scenario_cache: dict[str, Any] = {}
+        self._scenario: dict[str, Any] | None = None
 
     # lifecycle --------------------------------------------------------------------------
     def start(self) -> CloudSim:
@@ -107,17 +106,21 @@ class CloudSim:
             self.scenario_name = scenario
         data = load_scenario(self.scenario_name)
         seed(self.store, data)
+        self._scenario = None
         self.store.set_meta("scenario_name", self.scenario_name)
         if self.extra_redirect_uris:
             self.add_redirect_uris(self.extra_redirect_uris)
 
     @property
     def scenario(self) -> dict[str, Any]:
-        stored = self.store.get_meta("scenario")
-        if stored != self._scenario_text:  # parse once per reseed, not per request
-            self._scenario_cache = yaml.safe_load(stored)
-            self._scenario_text = stored
-        return self._scenario_cache
+        """The seeded scenario, read from the store once per reseed (only ``reset`` changes it).
+
+        Not once per request: reading it takes the store's lock, so a signed ACS call waited
+        behind any other request's write transaction before it could even check its signature.
+        """
+        if self._scenario is None:
+            self._scenario = yaml.safe_load(self.store.get_meta("scenario"))
+        return self._scenario
 
     # configuration ----------------------------------------------------------------------
     def _make_tls(self) -> None:
