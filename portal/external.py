@@ -4,6 +4,8 @@ one error that knows whether retrying can help, Retry-After parsing, and TLS tru
 from __future__ import annotations
 
 import email.utils
+import functools
+import os
 import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -72,8 +74,24 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
 
 
 def tls_context() -> ssl.SSLContext:
-    """System CAs, plus ``MICROSOFT_CA_BUNDLE`` when set (cloudsim's CA in the demo)."""
+    """System CAs, plus ``MICROSOFT_CA_BUNDLE`` when set (cloudsim's CA in the demo).
+
+    Built once per bundle file (and again when the file changes): loading the system store
+    takes ~20 ms, and every ACS client and Graph call needs a context. A context is safe to
+    share between connections and threads; the clients sharing it all speak HTTP/1.1, so the
+    ALPN list httpcore sets on it is the same for each.
+    """
+    bundle = settings.MICROSOFT_CA_BUNDLE or ""
+    try:
+        stamp = os.stat(bundle).st_mtime_ns if bundle else 0
+    except OSError:
+        stamp = -1  # let load_verify_locations report the missing file
+    return _tls_context(bundle, stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(bundle: str, _stamp: int) -> ssl.SSLContext:
     context = ssl.create_default_context()
-    if settings.MICROSOFT_CA_BUNDLE:
-        context.load_verify_locations(settings.MICROSOFT_CA_BUNDLE)
+    if bundle:
+        context.load_verify_locations(bundle)
     return context

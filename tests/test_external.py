@@ -49,3 +49,30 @@ def test_errors_say_what_failed_without_a_response():
     assert str(AcsError.from_status(429, "Too many requests", "TooManyRequests")) == (
         "Too many requests (HTTP 429 TooManyRequests)"
     )
+
+
+def test_tls_trust_is_built_once_and_follows_a_replaced_ca_bundle(tmp_path, settings):
+    """cloudsim writes a new CA at the same path when it restarts: the clients must trust it."""
+    import os
+
+    import trustme
+    from cryptography import x509
+
+    from portal.external import tls_context
+
+    def serial(ca: trustme.CA) -> str:
+        return f"{x509.load_pem_x509_certificate(ca.cert_pem.bytes()).serial_number:X}"
+
+    bundle = tmp_path / "ca.pem"
+    first, second = trustme.CA(), trustme.CA()
+    first.cert_pem.write_to_path(str(bundle))
+    settings.MICROSOFT_CA_BUNDLE = str(bundle)
+    context = tls_context()
+    assert tls_context() is context
+    assert serial(first) in {c["serialNumber"] for c in context.get_ca_certs()}
+
+    second.cert_pem.write_to_path(str(bundle))
+    stamp = bundle.stat().st_mtime_ns + 1_000_000_000
+    os.utime(bundle, ns=(stamp, stamp))
+    serials = {c["serialNumber"] for c in tls_context().get_ca_certs()}
+    assert serial(second) in serials and serial(first) not in serials
