@@ -33,7 +33,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -306,15 +306,23 @@ class AcsClient:
         last.message = f"{last.message}; gave up after {self.max_attempts} attempts"
         raise last
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, Future[R]]]:
-        """Run ``fn`` over ``items`` on the pool; yield (item, finished future) as each ends."""
-        from concurrent.futures import as_completed
-
+    def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="acs")
-        futures = {self._pool.submit(fn, item): item for item in items}
-        for future in as_completed(futures):
-            yield futures[future], future
+        return self._pool
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
+        """Run ``fn(*args)`` on the pool (the caller goes on with its own work meanwhile)."""
+        return self._executor().submit(fn, *args)
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, Future[R]]]:
+        """Submit ``fn`` over ``items`` now; iterate (item, finished future) as each ends.
+
+        Every item is on the pool when this returns, so the caller can do other work (the
+        sync records its plan) while the first requests are in flight.
+        """
+        futures = {self._executor().submit(fn, item): item for item in items}
+        return ((futures[future], future) for future in as_completed(futures))
 
     # operations -------------------------------------------------------------------------
     def list_assignments(self) -> Iterator[dict[str, Any]]:

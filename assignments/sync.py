@@ -18,6 +18,7 @@ How a run stays correct when things go wrong:
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -26,10 +27,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from assignments import acs
@@ -45,6 +48,7 @@ from assignments.models import (
 )
 from audit.actions import Action
 from audit.services import Actor, record_event
+from tenants.models import CustomerTenant
 
 log = logging.getLogger(__name__)
 FINISHED = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
@@ -200,20 +204,19 @@ class _Reconciler:
             if not self.resource.enabled:
                 raise acs.AcsConfigError("The resource is disabled.")
             with acs.client_for(self.resource, concurrency=settings.ACS_SYNC_CONCURRENCY) as client:
-                with self._timed("list"):
-                    remote = list(self._list(client))
-                with self._timed("plan"):
+                with self._timed("read"):
+                    # The remote list is fetched on the pool while this thread reads the database.
+                    listing = client.submit(self._list, client)
                     self.snapshot_at = timezone.now()
-                    plan = plan_sync(
-                        local=self._local_rows(),
-                        remote=remote,
-                        drift_removals=dict(
-                            DriftEntry.objects.filter(
-                                resource=self.resource, remove_requested=True
-                            ).values_list("object_id", "pk")
-                        ),
+                    local = self._local_rows()
+                    removals = dict(
+                        DriftEntry.objects.filter(
+                            resource=self.resource, remove_requested=True
+                        ).values_list("object_id", "pk")
                     )
-                    self._record_plan(plan)
+                    remote = listing.result()
+                with self._timed("plan"):
+                    plan = plan_sync(local=local, remote=remote, drift_removals=removals)
                 with self._timed("apply"):
                     self._apply(client, plan)
                 self.timings["requests"] = client.requests_sent
@@ -240,26 +243,49 @@ class _Reconciler:
         if self.heartbeat.lost.is_set():
             raise LockLost
 
-    def _list(self, client: acs.AcsClient) -> Iterator[dict]:
-        for entry in client.list_assignments():
-            self._check_lock()
-            yield entry
+    def _list(self, client: acs.AcsClient) -> list[dict]:
+        """Every remote entry (runs on the client's pool; stops if the lock is lost)."""
+        with self._timed("list"):
+            entries = []
+            for entry in client.list_assignments():
+                self._check_lock()
+                entries.append(entry)
+            return entries
 
     def _local_rows(self) -> list[LocalRow]:
-        rows = Assignment.objects.filter(resource=self.resource).values_list(
-            "pk", "object_id", "principal_type", "tenant__tenant_id", "client_ids", "desired"
+        """The resource's assignments as plain values; a run reads every one of them.
+
+        Object ids and client ids are read as the database's text rather than as a UUID and a
+        JSON value per row (together 60% of the read), client id lists are parsed once per
+        distinct list, and tenant ids are read once per tenant.
+        """
+        tenant_ids = {
+            pk: str(tid)
+            for pk, tid in CustomerTenant.objects.filter(
+                pk__in=Assignment.objects.filter(resource=self.resource).values("tenant_id")
+            ).values_list("pk", "tenant_id")
+        }
+        rows = (
+            Assignment.objects.filter(resource=self.resource)
+            .annotate(oid=Cast("object_id", TextField()), clients=Cast("client_ids", TextField()))
+            .values_list("pk", "oid", "principal_type", "tenant_id", "clients", "desired")
         )
-        return [
-            LocalRow(
-                pk=pk,
-                object_id=str(oid),
-                principal_type=ptype,
-                tenant_id=str(tid),
-                client_ids=tuple(clients or []),
-                present=desired == Desired.PRESENT,
+        client_lists: dict[str, tuple[str, ...]] = {}
+        local = []
+        for pk, oid, ptype, tenant_pk, clients, desired in rows:
+            if clients not in client_lists:
+                client_lists[clients] = tuple(json.loads(clients) or ())
+            local.append(
+                LocalRow(
+                    pk,
+                    uuid_text(oid),
+                    ptype,
+                    tenant_ids[tenant_pk],
+                    client_lists[clients],
+                    desired == Desired.PRESENT,
+                )
             )
-            for pk, oid, ptype, tid, clients, desired in rows
-        ]
+        return local
 
     # bookkeeping ------------------------------------------------------------------------
     def _rows(self, pks: list[int]):
@@ -306,11 +332,13 @@ class _Reconciler:
 
     # writing ----------------------------------------------------------------------------
     def _apply(self, client: acs.AcsClient, plan: Plan) -> None:
-        """Send the batches on the pool; record outcomes at most every ``FLUSH_SECONDS``."""
+        """Send the batches on the pool; record the plan, then outcomes every ``FLUSH_SECONDS``."""
         work = batches(plan.ops, settings.ACS_SYNC_BATCH_SIZE)
+        sending = client.map(partial(_send_batch, client), work)
+        self._record_plan(plan)  # while the first batches are in flight
         pending: list[tuple[Op, str]] = []
         flushed = time.monotonic()
-        for _batch, future in client.map(lambda b: _send_batch(client, b), work):
+        for _batch, future in sending:
             self._check_lock()
             pending.extend(future.result())
             if time.monotonic() - flushed >= FLUSH_SECONDS:
@@ -367,6 +395,14 @@ class _Reconciler:
                     },
                 },
             )
+
+
+def uuid_text(value: str) -> str:
+    """A UUID as the database gave it as text (32 hex digits on SQLite) in its 8-4-4-4-12 form."""
+    value = value.lower()
+    if len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return value
 
 
 def _chunks(pks: list[int]) -> Iterator[list[int]]:

@@ -61,6 +61,31 @@ def test_a_sync_creates_updates_and_deletes_until_remote_equals_desired(
     assert len(remote[str(rows[1].object_id)]["clientIds"]) == 2
 
 
+def test_each_entry_carries_its_own_tenant_type_and_client_ids(
+    acs_resource, fabrikam, litware, cloudsim_clean
+):
+    other_app = str(uuid.UUID(int=77))
+    rows = [
+        Assignment(resource=acs_resource, tenant=fabrikam, principal_type="user",
+                   object_id=uuid.UUID(int=1), client_ids=[APP]),
+        Assignment(resource=acs_resource, tenant=fabrikam, principal_type="group",
+                   object_id=uuid.UUID(int=2), client_ids=[other_app.upper(), APP]),
+        Assignment(resource=acs_resource, tenant=litware, principal_type="tenant",
+                   object_id=uuid.UUID(ids.LITWARE_TENANT_ID), client_ids=[APP]),
+    ]  # fmt: skip
+    Assignment.objects.bulk_create(rows)
+    assert sync_now(acs_resource).created == 3
+    remote = remote_assignments(cloudsim_clean)
+    assert {
+        oid: (a["tenantId"], a["principalType"], a["clientIds"]) for oid, a in remote.items()
+    } == {
+        str(uuid.UUID(int=1)): (ids.FABRIKAM_TENANT_ID, "user", [APP]),
+        str(uuid.UUID(int=2)): (ids.FABRIKAM_TENANT_ID, "group", [other_app, APP]),
+        ids.LITWARE_TENANT_ID: (ids.LITWARE_TENANT_ID, "tenant", [APP]),
+    }
+    assert sync_now(acs_resource).unchanged == 3  # client ids compared whatever their case
+
+
 def test_a_second_run_without_changes_sends_no_writes(acs_resource, fabrikam, cloudsim_clean):
     make(acs_resource, fabrikam, 120)
     sync_now(acs_resource)
