@@ -2,8 +2,9 @@
 
 The explanation follows what ACS checks at ``/access/entra/:exchangeAccessToken``: the tenant
 consented (the portal's *verified*), then an assignment on the resource for the user, for a
-group the user is in (Graph ``transitiveMemberOf``), or for the whole tenant, that lists the
-operator app among its client ids, and that the last sync put on the resource.
+group the user is in (Graph ``transitiveMemberOf``) that the tenant assigned to the ACS Clients
+enterprise app (Graph ``appRoleAssignedTo``), or for the whole tenant, that lists the operator
+app among its client ids, and that the last sync put on the resource.
 """
 
 from __future__ import annotations
@@ -131,12 +132,51 @@ def _group_assignments(report, assignments, tenant, user_id) -> list[Assignment]
         report,
         "Group membership",
         bool(hits),
-        f"Member of assigned group(s) {', '.join(a.display_name or str(a.object_id) for a in hits)}"
-        " (direct or nested). ACS also needs the group assigned to the ACS Clients enterprise app."
+        f"Member of assigned group(s) {_names(hits)} (direct or nested)."
         if hits
         else "Not a member of any assigned group (checked through Graph, nested groups included).",
     )
-    return hits
+    return _assigned_to_acs_clients(report, tenant, hits) if hits else []
+
+
+def _assigned_to_acs_clients(report, tenant, hits: list[Assignment]) -> list[Assignment]:
+    """The groups among ``hits`` that the tenant assigned to the ACS Clients enterprise app.
+
+    ACS lets a group's members in only then (spec: "Group access also needs the group assigned
+    to the ACS Clients enterprise app"); Graph ``appRoleAssignedTo`` of that app's service
+    principal says who is.
+    """
+    from tenants import graph
+    from tenants.verification import ENTERPRISE_APP_PATH
+
+    check, tid = "Group assigned to ACS Clients", str(tenant.tenant_id)
+    try:
+        sp = graph.find_service_principal(tenant_id=tid, app_id=settings.ACS_CLIENTS_APP_ID)
+        assigned = (
+            {a.principal_id for a in graph.list_app_role_assignments(sp_id=sp.id, tenant_id=tid)}
+            if sp
+            else set()
+        )
+    except graph.GraphError as exc:
+        _line(report, check, False, f"Graph could not list the ACS Clients app's users: {exc}")
+        return []
+    ok = [a for a in hits if str(a.object_id) in assigned]
+    if ok:
+        detail = f"{_names(ok)} assigned to the ACS Clients enterprise app in {tenant}."
+    elif sp is None:
+        detail = f"{tenant} has no ACS Clients service principal, so no group can be assigned."
+    else:
+        detail = (
+            f"{_names(hits)} not assigned to the Azure Communication Services Clients enterprise "
+            f"app in {tenant}, so ACS refuses its members. A tenant admin assigns it: "
+            f"{ENTERPRISE_APP_PATH} (needs Entra ID P1 or P2)."
+        )
+    _line(report, check, bool(ok), detail)
+    return ok
+
+
+def _names(assignments: list[Assignment]) -> str:
+    return ", ".join(a.display_name or str(a.object_id) for a in assignments)
 
 
 def _audit(actor: Actor, report: AccessReport) -> None:

@@ -42,6 +42,7 @@ def test_a_member_of_an_assigned_group_has_access_and_the_page_says_why(
     text = page.content.decode()
     assert "Yes: this user can get an ACS token" in text
     assert "Member of assigned group(s) Sales" in text
+    assert "Sales assigned to the ACS Clients enterprise app in Fabrikam" in text
     assert "Tenant verified" in text and "Synced to the resource" in text
     assert AuditEvent.objects.filter(action="access.checked").count() == 1
 
@@ -67,3 +68,23 @@ def test_the_demo_exchange_gets_a_real_acs_token(operator_client, sales_assigned
     alex = {**data, "user": "alex@fabrikam.example"}
     text = operator_client.post(url, alex).content.decode()
     assert "refused the exchange" in text and "UserNotAssigned" in text
+
+
+def test_a_group_not_assigned_to_the_acs_clients_app_gives_no_access(
+    operator_client, sales_assigned, fabrikam, cloudsim_clean
+):
+    """What ACS itself refuses (GroupNotAssignedToApplication) the explanation refuses too."""
+    cloudsim_clean.admin(
+        "DELETE",
+        f"/tenants/{ids.FABRIKAM_TENANT_ID}/acs-clients-sp/assignments/{ids.FABRIKAM_SALES_GROUP}",
+    )
+    page = check(operator_client, sales_assigned, fabrikam, "adele@fabrikam.example")
+    text = page.content.decode()
+    assert "No: see the reasons below." in text
+    assert "Member of assigned group(s) Sales" in text
+    assert "Sales not assigned to the Azure Communication Services Clients enterprise app" in text
+    assert "Users and groups" in text  # the remedy
+    url = reverse("assignments:access_check")
+    data = {"resource": sales_assigned.pk, "tenant": fabrikam.pk, "user": "adele@fabrikam.example"}
+    text = operator_client.post(url, data).content.decode()
+    assert "refused the exchange" in text and "GroupNotAssignedToApplication" in text
