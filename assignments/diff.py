@@ -29,6 +29,7 @@ class LocalRow(NamedTuple):
     tenant_id: str
     client_ids: tuple[str, ...]
     present: bool
+    synced: bool = False  # the last sync put it on the resource as it is here
 
     def body(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,8 @@ class Plan:
     gone: list[int] = field(default_factory=list)  # absent here and remotely: forget the row
     drift: list[dict[str, Any]] = field(default_factory=list)  # remote, unknown here
     drift_gone: list[int] = field(default_factory=list)  # removal asked, already gone remotely
+    # Synced rows whose remote entry was removed or changed outside the portal: restored.
+    restored: list[int] = field(default_factory=list)
 
     def count(self, kind: OpKind) -> int:
         return sum(1 for op in self.ops if op.kind == kind)
@@ -102,6 +105,8 @@ def plan_sync(
         if row.present:
             if there is None:
                 plan.ops.append(Op(OpKind.CREATE, oid, row.body(), pk=row.pk))
+                if row.synced:
+                    plan.restored.append(row.pk)
                 continue
             if key(row.tenant_id, row.principal_type, row.client_ids) == key(
                 there.get("tenantId"), there.get("principalType"), there.get("clientIds")
@@ -109,6 +114,8 @@ def plan_sync(
                 plan.unchanged.append(row.pk)
             else:
                 plan.ops.append(Op(OpKind.UPDATE, oid, row.body(), pk=row.pk))
+                if row.synced:
+                    plan.restored.append(row.pk)
         elif there is None:
             plan.gone.append(row.pk)
         else:

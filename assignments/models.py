@@ -52,6 +52,7 @@ class SyncState(models.TextChoices):
     PENDING = "pending", "Pending"
     SYNCED = "synced", "Synced"
     FAILED = "failed", "Failed"
+    # Was synced, then removed or changed on the resource outside the portal; a run restores it.
     DRIFTED = "drifted", "Drifted"
 
 
@@ -129,6 +130,8 @@ class SyncRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     drift = models.PositiveIntegerField(default=0)
+    # Entries the portal had synced, found removed or changed on the resource and put back.
+    restored = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
 

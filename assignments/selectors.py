@@ -97,6 +97,7 @@ def run_progress(run: SyncRun) -> dict[str, Any]:
             "unchanged": run.unchanged,
             "failed": run.failed,
             "drift": run.drift,
+            "restored": run.restored,
             "message": run.message,
         },
         "done": finished,

@@ -52,6 +52,7 @@ from tenants.models import CustomerTenant
 
 log = logging.getLogger(__name__)
 FINISHED = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
+COUNTS = ("created", "updated", "deleted", "unchanged", "failed", "drift", "restored")
 CHUNK = 500  # ids per UPDATE ... WHERE id IN (...)
 FLUSH_SECONDS = 0.25  # progress reaches the database (and the page) this often while sending
 
@@ -171,9 +172,9 @@ def _start(run: SyncRun) -> None:
             message=f"Stopped: the worker running it went away; run #{run.pk} took over.",
         )
         restarted = run.status == SyncStatus.RUNNING  # redelivered after its worker died
-        for name in ("planned", "done", "created", "updated", "deleted", "unchanged", "failed"):
+        for name in ("planned", "done", *COUNTS):
             setattr(run, name, 0)
-        run.errors, run.drift = [], 0
+        run.errors = []
         run.status, run.started_at, run.finished_at = SyncStatus.RUNNING, now, None
         run.message = "Restarted after its worker stopped." if restarted else ""
         run.save()
@@ -268,11 +269,13 @@ class _Reconciler:
         rows = (
             Assignment.objects.filter(resource=self.resource)
             .annotate(oid=Cast("object_id", TextField()), clients=Cast("client_ids", TextField()))
-            .values_list("pk", "oid", "principal_type", "tenant_id", "clients", "desired")
+            .values_list(
+                "pk", "oid", "principal_type", "tenant_id", "clients", "desired", "sync_state"
+            )
         )
         client_lists: dict[str, tuple[str, ...]] = {}
         local = []
-        for pk, oid, ptype, tenant_pk, clients, desired in rows:
+        for pk, oid, ptype, tenant_pk, clients, desired, state in rows:
             if clients not in client_lists:
                 client_lists[clients] = tuple(json.loads(clients) or ())
             local.append(
@@ -283,6 +286,7 @@ class _Reconciler:
                     tenant_ids[tenant_pk],
                     client_lists[clients],
                     desired == Desired.PRESENT,
+                    state in (SyncState.SYNCED, SyncState.DRIFTED),
                 )
             )
         return local
@@ -301,12 +305,14 @@ class _Reconciler:
                 )
             for chunk in _chunks(plan.gone):
                 self._rows(chunk).filter(desired=Desired.ABSENT).delete()
+            for chunk in _chunks(plan.restored):
+                self._rows(chunk).update(sync_state=SyncState.DRIFTED)
             DriftEntry.objects.filter(pk__in=plan.drift_gone).delete()
             self._record_drift(plan.drift, now)
             run.planned = len(plan.ops) + len(plan.unchanged)
             run.unchanged = run.done = len(plan.unchanged)
-            run.drift = len(plan.drift)
-            run.save(update_fields=["planned", "unchanged", "done", "drift"])
+            run.drift, run.restored = len(plan.drift), len(plan.restored)
+            run.save(update_fields=["planned", "unchanged", "done", "drift", "restored"])
 
     def _record_drift(self, entries: list[dict], now: datetime) -> None:
         seen = []
@@ -389,10 +395,7 @@ class _Reconciler:
                     "run": run.pk,
                     "status": run.status,
                     "seconds": self.timings,
-                    **{
-                        k: getattr(run, k)
-                        for k in ("created", "updated", "deleted", "unchanged", "failed", "drift")
-                    },
+                    **{k: getattr(run, k) for k in COUNTS},
                 },
             )
 

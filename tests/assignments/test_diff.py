@@ -9,8 +9,8 @@ APP = "0bea7a00-0000-4000-8000-0000000000a1"
 OTHER_APP = "0bea7a00-0000-4000-8000-0000000000b2"
 
 
-def row(pk, oid, *, present=True, clients=(APP,), ptype="user"):
-    return LocalRow(pk, oid, ptype, T, tuple(clients), present)
+def row(pk, oid, *, present=True, clients=(APP,), ptype="user", synced=False):
+    return LocalRow(pk, oid, ptype, T, tuple(clients), present, synced)
 
 
 def remote(oid, *, clients=(APP,), ptype="user", tenant=T):
@@ -71,6 +71,24 @@ def test_a_rerun_after_the_changes_landed_plans_nothing():
     landed = [{"objectId": op.object_id, **op.body} for op in first.ops if op.body]
     second = plan_sync(local=local, remote=landed)
     assert second.ops == [] and len(second.unchanged) == 50 and second.gone == [99]
+
+
+def test_synced_entries_missing_or_changed_remotely_are_restored_and_reported():
+    local = [
+        row(1, "a", synced=True),  # removed on the resource outside the portal
+        row(2, "b", synced=True, clients=(APP, OTHER_APP)),  # changed there
+        row(3, "c", synced=True),  # as the portal left it
+        row(4, "d"),  # never synced yet: a plain create
+        row(5, "e", clients=(OTHER_APP,)),  # edited here since: a plain update
+    ]
+    plan = plan_sync(local=local, remote=[remote("b"), remote("c"), remote("e")])
+    assert [(op.kind, op.pk) for op in plan.ops] == [
+        (OpKind.CREATE, 1),
+        (OpKind.UPDATE, 2),
+        (OpKind.CREATE, 4),
+        (OpKind.UPDATE, 5),
+    ]
+    assert plan.restored == [1, 2] and plan.unchanged == [3]
 
 
 def test_duplicate_remote_entries_count_once():

@@ -86,6 +86,37 @@ def test_each_entry_carries_its_own_tenant_type_and_client_ids(
     assert sync_now(acs_resource).unchanged == 3  # client ids compared whatever their case
 
 
+def test_entries_removed_or_changed_outside_the_portal_are_restored_and_reported(
+    operator_client, acs_resource, fabrikam, cloudsim_clean
+):
+    from django.urls import reverse
+
+    from assignments import acs
+    from audit.models import AuditEvent
+
+    rows = make(acs_resource, fabrikam, 5)
+    sync_now(acs_resource)
+    with acs.client_for(acs_resource) as client:  # someone else edits the resource
+        client.delete_assignment(str(rows[0].object_id))
+        client.put_assignment(
+            str(rows[1].object_id),
+            tenant_id=ids.FABRIKAM_TENANT_ID,
+            principal_type="user",
+            client_ids=[str(uuid.UUID(int=66))],
+        )
+    run = sync_now(acs_resource)
+    assert (run.restored, run.created, run.updated, run.unchanged) == (2, 1, 1, 3)
+    remote = remote_assignments(cloudsim_clean)
+    assert remote[str(rows[0].object_id)]["clientIds"] == [APP]
+    assert remote[str(rows[1].object_id)]["clientIds"] == [APP]
+    assert set(Assignment.objects.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
+    event = AuditEvent.objects.filter(action="sync.finished").latest("id")
+    assert event.details["restored"] == 2
+    page = operator_client.get(reverse("assignments:run", args=[run.pk])).content.decode()
+    assert "2 assignments the portal had synced were removed or changed on the resource" in page
+    assert sync_now(acs_resource).restored == 0
+
+
 def test_a_second_run_without_changes_sends_no_writes(acs_resource, fabrikam, cloudsim_clean):
     make(acs_resource, fabrikam, 120)
     sync_now(acs_resource)
