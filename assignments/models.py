@@ -72,8 +72,11 @@ class Assignment(models.Model):
     display_name = models.CharField(max_length=256, blank=True)
     client_ids = models.JSONField(default=list)
     desired = models.CharField(max_length=8, choices=Desired.choices, default=Desired.PRESENT)
+    # Rewritten for every assignment a sync changes, so deliberately in no index: PostgreSQL can
+    # then update the row in place (a HOT update, with the table's fillfactor leaving room)
+    # instead of adding an entry to each of its indexes (migration 0005; bench/sync.py).
     sync_state = models.CharField(
-        max_length=8, choices=SyncState.choices, default=SyncState.PENDING, db_index=True
+        max_length=8, choices=SyncState.choices, default=SyncState.PENDING
     )
     adopted = models.BooleanField(default=False)
     override_unverified = models.BooleanField(default=False)
@@ -91,9 +94,6 @@ class Assignment(models.Model):
             models.UniqueConstraint(
                 fields=["resource", "object_id"], name="unique_assignment_per_resource"
             )
-        ]
-        indexes = [
-            models.Index(fields=["resource", "sync_state"], name="assignment_resource_state")
         ]
 
     def __str__(self) -> str:

@@ -294,7 +294,7 @@ class _Reconciler:
     # bookkeeping ------------------------------------------------------------------------
     def _rows(self, pks: list[int]):
         """The rows this run may write: not changed by an operator since the snapshot."""
-        return Assignment.objects.filter(pk__in=pks, updated_at__lte=self.snapshot_at)
+        return Assignment.objects.filter(pk__any_of=pks, updated_at__lte=self.snapshot_at)
 
     def _record_plan(self, plan: Plan) -> None:
         run, now = self.run, timezone.now()

@@ -6,4 +6,9 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
+        from django.db import models
+
         from portal import signals  # noqa: F401  (connects the audit receivers)
+        from portal.lookups import AnyOf
+
+        models.BigAutoField.register_lookup(AnyOf)
