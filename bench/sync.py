@@ -9,7 +9,8 @@ Prints the wall time and the requests cloudsim counted (its /stats) for:
 
 Usage: .venv/bin/python bench/sync.py [--assignments 10000] [--latency-ms 50] [--sample 200]
        [--repeat 3]
-It prints figures; it is not a test. A temporary SQLite database and cloudsim state are used;
+It prints figures; it is not a test. A temporary SQLite database and cloudsim state are used
+(with DATABASE_URL set, that database instead: give it an empty one, it is migrated and filled);
 cloudsim runs as its own process (as ACS would be remote), so its work does not compete with the
 sync for this interpreter's GIL (it still shares this machine's cores). The process is prepared
 as a worker child is: its start-up objects frozen (``portal.celery.freeze_startup_objects``) and
