@@ -53,7 +53,7 @@ from tenants.models import CustomerTenant
 log = logging.getLogger(__name__)
 FINISHED = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
 COUNTS = ("created", "updated", "deleted", "unchanged", "failed", "drift", "restored")
-CHUNK = 500  # ids per UPDATE ... WHERE id IN (...)
+CHUNK = 500  # ids per bookkeeping statement (pk__any_of: one array on PostgreSQL)
 FLUSH_SECONDS = 0.25  # progress reaches the database (and the page) this often while sending
 
 

@@ -3,8 +3,9 @@
 A sync rewrites the state of every assignment it changes. With no index on the columns it
 writes, and free space on the page (fillfactor 80), PostgreSQL updates such a row in place (a
 heap-only tuple) instead of inserting into each of the table's indexes: marking 10,000 rows
-synced went from 223 ms to 65 ms of database time. The fillfactor applies to pages written from
-now on; ``VACUUM FULL assignments_assignment`` rewrites the existing ones.
+synced in one ``id = ANY(...)`` statement took 213 ms before and 43 ms after (PostgreSQL 15
+here). The fillfactor applies to pages written from now on; ``VACUUM FULL
+assignments_assignment`` rewrites the existing ones.
 """
 
 from django.db import migrations, models
