@@ -8,7 +8,7 @@ Prints the wall time and the requests cloudsim counted (its /stats) for:
 4. the same full sync without added latency (what the emulator and the bookkeeping cost).
 
 Usage: .venv/bin/python bench/sync.py [--assignments 10000] [--latency-ms 50] [--sample 200]
-       [--repeat 3]
+       [--repeat 5]
 It prints figures; it is not a test. A temporary SQLite database and cloudsim state are used
 (with DATABASE_URL set, that database instead: give it an empty one, it is migrated and filled);
 cloudsim runs as its own process (as ACS would be remote), so its work does not compete with the
@@ -100,7 +100,7 @@ def main() -> int:
     parser.add_argument("--assignments", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--sample", type=int, default=200, help="baseline PUTs actually sent")
-    parser.add_argument("--repeat", type=int, default=3, help="full syncs timed (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="full syncs timed (median)")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="bench-sync-")
     setup_django(tmp)
