@@ -39,8 +39,8 @@ def freeze_startup_objects(**kwargs) -> None:
     garbage collector: its full collections then walk what a task made, not every object of
     start-up. A sync of 10,000 assignments allocates enough to trigger several, each a pause
     for every thread (bench/sync.py: about 80 ms of a 1 s run). The Python docs' advice for
-    forked workers; the frozen objects live as long as the process anyway."""
-    gc.collect()
+    forked workers, without a collection first: that would write to every page the child
+    shares with its parent. The frozen objects live as long as the process anyway."""
     gc.freeze()
 
 
