@@ -112,6 +112,10 @@ def test_a_thousand_assignments_converge(
 def test_throttling_errors_and_dropped_connections_still_converge(
     celery_worker, cloudsim_clean, resource, desired, admin_user
 ):
+    # The first two requests surely fail (a 500, then a 429): a run of ~15 requests could
+    # otherwise draw no 500 at all (7% each), and the test would prove nothing about them.
+    cloudsim_clean.set_fault("500", service=ids.CONTOSO_ACS, times=1)
+    cloudsim_clean.set_fault("429", service=ids.CONTOSO_ACS, times=1, arg=1)
     cloudsim_clean.set_fault("429", service=ids.CONTOSO_ACS, probability=0.3, arg=1)
     cloudsim_clean.set_fault("500", service=ids.CONTOSO_ACS, probability=0.1)
     cloudsim_clean.set_fault("drop", service=ids.CONTOSO_ACS, probability=0.05)
