@@ -60,8 +60,11 @@ def test_tls_trust_is_built_once_and_follows_a_replaced_ca_bundle(tmp_path, sett
 
     from portal.external import tls_context
 
-    def serial(ca: trustme.CA) -> str:
-        return f"{x509.load_pem_x509_certificate(ca.cert_pem.bytes()).serial_number:X}"
+    def serial(ca: trustme.CA) -> int:
+        return x509.load_pem_x509_certificate(ca.cert_pem.bytes()).serial_number
+
+    def serials_of(context) -> set[int]:  # ssl pads the hex to whole bytes: compare numbers
+        return {int(c["serialNumber"], 16) for c in context.get_ca_certs()}
 
     bundle = tmp_path / "ca.pem"
     first, second = trustme.CA(), trustme.CA()
@@ -69,10 +72,10 @@ def test_tls_trust_is_built_once_and_follows_a_replaced_ca_bundle(tmp_path, sett
     settings.MICROSOFT_CA_BUNDLE = str(bundle)
     context = tls_context()
     assert tls_context() is context
-    assert serial(first) in {c["serialNumber"] for c in context.get_ca_certs()}
+    assert serial(first) in serials_of(context)
 
     second.cert_pem.write_to_path(str(bundle))
     stamp = bundle.stat().st_mtime_ns + 1_000_000_000
     os.utime(bundle, ns=(stamp, stamp))
-    serials = {c["serialNumber"] for c in tls_context().get_ca_certs()}
+    serials = serials_of(tls_context())
     assert serial(second) in serials and serial(first) not in serials
