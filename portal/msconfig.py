@@ -11,6 +11,10 @@ from collections.abc import Callable
 Getter = Callable[[str, str], str]
 
 
+def _names(value: str) -> list[str]:
+    return [v.strip() for v in value.replace(";", ",").split(",") if v.strip()]
+
+
 def microsoft_settings(get: Getter) -> dict:
     authority = get("ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com").rstrip("/")
     graph = get("GRAPH_BASE_URL", "https://graph.microsoft.com/v1.0").rstrip("/")
@@ -38,6 +42,20 @@ def microsoft_settings(get: Getter) -> dict:
         "ENTRA_HOME_TENANT_ID": home,
         # Extra CA trusted for Microsoft endpoints (cloudsim's CA in the demo); empty = system.
         "MICROSOFT_CA_BUNDLE": get("MICROSOFT_CA_BUNDLE", ""),
+        # Where ACS endpoints may point (portal/outbound.py; docs/microsoft/acs-endpoints.md).
+        "ACS_ENDPOINT_SUFFIXES": _names(
+            get(
+                "ACS_ENDPOINT_SUFFIXES",
+                ".communication.azure.com,.communication.azure.us,.communication.azure.cn",
+            )
+        ),
+        # host or host:port admitted besides the suffixes (cloudsim in the demo and tests).
+        "ACS_ALLOWED_HOSTS": _names(get("ACS_ALLOWED_HOSTS", "")),
+        # Hosts of ACS_ALLOWED_HOSTS may resolve to loopback/private addresses.
+        "OUTBOUND_ALLOW_PRIVATE": get("OUTBOUND_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
+        # Access-key variables a resource may name: this prefix, or one listed.
+        "ACS_KEY_ENV_PREFIX": get("ACS_KEY_ENV_PREFIX", "ACS_KEY_"),
+        "ACS_KEY_ENV_VARS": _names(get("ACS_KEY_ENV_VARS", "")),
         "SOCIALACCOUNT_PROVIDERS": {
             "microsoft": {
                 "APPS": apps,
