@@ -1,7 +1,15 @@
 """The ACS data plane: the only module that talks to an Azure Communication Services resource.
 
-Facts in ``/work/shared/specs/acs-data-plane.md``. Everything here is synchronous on purpose:
-the callers are Celery tasks and Django views that use the synchronous ORM.
+Facts in ``docs/microsoft/acs-data-plane.md`` (routes, paging, errors, request ids),
+``docs/microsoft/acs-hmac.md`` (the access-key signature), ``docs/microsoft/acs-entra.md``
+(bearer tokens, the token exchange) and ``docs/microsoft/acs-endpoints.md`` (which hosts are
+ACS). Everything here is synchronous on purpose: the callers are Celery tasks and Django views
+that use the synchronous ORM.
+
+Outbound safety: an endpoint is typed by a person, so every client connects through
+``portal.outbound`` (https only, allowed hosts only, public addresses only unless allowed,
+checked again at connect time, no redirects). A bearer token is bound to the resource's origin
+and never sent anywhere else.
 
 Concurrency: one ``httpx.Client`` per resource (a connection pool with keep-alive, bounded by
 ``httpx.Limits``) shared by a small thread pool (``AcsClient.map``). Threads rather than
@@ -14,10 +22,13 @@ connections, and each worker thread reuses a warm TLS connection.
 Errors: every failure is an ``AcsError`` that knows whether retrying can help (``permanent``).
 4xx are permanent except 429; 429, 5xx, timeouts and dropped connections are transient and are
 retried here (``Retry-After`` honoured, else capped exponential backoff with full jitter) up to
-``max_attempts`` before the last ``AcsError`` is raised.
+``max_attempts`` before the last ``AcsError`` is raised. Every error answer is logged with the
+``x-ms-request-id`` and ``x-ms-client-request-id`` a support case to Microsoft needs.
 
 The access key is read from the environment variable named on the resource when a client is
-built, kept only in memory, never logged and never part of an error message.
+built, kept only in memory, never logged and never part of an error message. Only declared
+variable names are read (``ACS_KEY_ENV_PREFIX`` / ``ACS_KEY_ENV_VARS``), so no page can tell
+which other variables exist.
 """
 
 from __future__ import annotations
@@ -32,21 +43,26 @@ import os
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 import httpx
 from django.conf import settings
 
+from portal import outbound
 from portal.external import ServiceError, retry_after_seconds, tls_context
 
 log = logging.getLogger(__name__)
 
-ACS_SCOPE = "https://communication.azure.com/.default"
+# As the azure-communication-* SDKs request it, double slash included
+# (docs/microsoft/acs-entra.md); the same for every resource: Azure RBAC on each resource
+# decides what the token may do there.
+ACS_SCOPE = "https://communication.azure.com//.default"
 ASSIGNMENTS_PATH = "/access/entra/assignments"
 EXCHANGE_PATH = "/access/entra/:exchangeAccessToken"
 EMPTY_BODY_HASH = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
@@ -54,16 +70,23 @@ DEFAULT_CONCURRENCY = 8
 DEFAULT_MAX_ATTEMPTS = 10
 BACKOFF_BASE = 0.25  # seconds
 BACKOFF_CAP = 20.0  # seconds, also the cap on a server's Retry-After
-# Asked per page when listing; the spec does not document the parameter (🟡): a server that
-# ignores it simply pages with its default size.
-LIST_PAGE_SIZE = 1000
+# A listing longer than this many pages is refused rather than followed without end (a server
+# that links a page to itself, or to pages without end); refused, not truncated, because a
+# truncated list would make the sync re-create or drop what it did not see.
+DEFAULT_MAX_LIST_PAGES = 2000
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 class AcsError(ServiceError):
-    """A failed ACS call. ``permanent``: retrying the same request cannot help."""
+    """A failed ACS call. ``permanent``: retrying the same request cannot help.
+
+    ``request_id`` / ``client_request_id``: the ids of the failed answer, when there was one.
+    """
+
+    request_id: str = ""
+    client_request_id: str = ""
 
 
 class AcsConfigError(AcsError):
@@ -71,6 +94,48 @@ class AcsConfigError(AcsError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, permanent=True)
+
+
+# --- Where a resource may be, and which key variables it may name --------------------------
+def endpoint_policy() -> outbound.Policy:
+    """The outbound policy for ACS endpoints, from the settings (read at call time)."""
+    return outbound.Policy.build(
+        suffixes=settings.ACS_ENDPOINT_SUFFIXES,
+        allowed_hosts=settings.ACS_ALLOWED_HOSTS,
+        allow_private=settings.OUTBOUND_ALLOW_PRIVATE,
+    )
+
+
+def check_endpoint(endpoint: str) -> str:
+    """The endpoint's origin (``https://host[:port]``) if the settings allow it.
+
+    No DNS: forms and services call this to refuse bad input at once; the addresses are
+    checked when a client connects. Raises ``AcsConfigError`` with a message for the person.
+    """
+    try:
+        return outbound.check_url(endpoint, endpoint_policy()).origin
+    except outbound.DestinationRefused as exc:
+        raise AcsConfigError(str(exc)) from None
+
+
+def key_env_var_allowed(name: str) -> bool:
+    """Whether a resource may name ``name`` as its access-key variable."""
+    prefix = settings.ACS_KEY_ENV_PREFIX
+    return bool(name) and (
+        (bool(prefix) and name.startswith(prefix) and len(name) > len(prefix))
+        or name in settings.ACS_KEY_ENV_VARS
+    )
+
+
+def key_env_var_rule() -> str:
+    """The rule in words, the same whether or not a refused variable exists."""
+    listed = ", ".join(settings.ACS_KEY_ENV_VARS)
+    rule = (
+        f"a name starting with {settings.ACS_KEY_ENV_PREFIX}" if settings.ACS_KEY_ENV_PREFIX else ""
+    )
+    if listed:
+        rule = f"{rule} or one of {listed}" if rule else f"one of {listed}"
+    return f"Use {rule or 'a variable an administrator declared (ACS_KEY_ENV_VARS)'}."
 
 
 # --- HMAC-SHA256 ----------------------------------------------------------------------------
@@ -132,15 +197,25 @@ class HmacAuth(httpx.Auth):
 
 
 class BearerAuth(httpx.Auth):
-    """An Entra token for ``https://communication.azure.com`` (app-only, or a user's token)."""
+    """An Entra token (app-only, or a user's), sent only to the one origin it is bound to.
 
-    def __init__(self, token_provider: Callable[[], str]) -> None:
+    The app token is valid on every ACS resource the operator app may reach, so it must never
+    travel to another host: a request elsewhere (a redirect, a ``nextLink`` to another host, a
+    bug) is refused before any header is written.
+    """
+
+    def __init__(self, token_provider: Callable[[], str], *, origin: str) -> None:
         self._provider = token_provider
+        self._origin = origin.lower()
 
     def __repr__(self) -> str:
         return "BearerAuth(<token hidden>)"
 
     def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        url = request.url
+        port = "" if url.port in (None, 443) else f":{url.port}"
+        if url.scheme != "https" or f"https://{url.host}{port}".lower() != self._origin:
+            raise AcsConfigError("A bearer token is only ever sent to its own ACS resource.")
         request.headers["Authorization"] = f"Bearer {self._provider()}"
         yield request
 
@@ -150,6 +225,10 @@ def read_access_key(env_var: str) -> str:
     """The access key from ``env_var`` (or the file named by ``env_var``_FILE, Docker secrets)."""
     if not env_var:
         raise AcsConfigError("No environment variable is named for the access key.")
+    if not key_env_var_allowed(env_var):
+        raise AcsConfigError(
+            f"The access key variable is not one the portal may read. {key_env_var_rule()}"
+        )
     path = os.environ.get(f"{env_var}_FILE", "")
     if path:
         try:
@@ -176,16 +255,50 @@ def app_token() -> str:
         ) from exc
 
 
+def request_ids(response: httpx.Response) -> dict[str, str]:
+    """The ids Microsoft support asks for: the server's and the one we sent."""
+    return {
+        "x-ms-request-id": response.headers.get("x-ms-request-id", ""),
+        "x-ms-client-request-id": response.request.headers.get("x-ms-client-request-id", ""),
+    }
+
+
 def _error_from(response: httpx.Response) -> AcsError:
-    code, message = "", response.reason_phrase or "ACS request failed"
-    try:
-        error = response.json().get("error") or {}
-        code, message = str(error.get("code") or ""), str(error.get("message") or message)
-    except (ValueError, AttributeError):
-        pass
+    """The ``AcsError`` for a failed answer, logged with its request ids.
+
+    Only the Communication error shape (``{"error":{"code","message"}}``) is quoted; any other
+    body is not ACS speaking and is not repeated to the person (nor is a redirect followed).
+    """
     status = response.status_code
+    code, message = "", f"ACS answered HTTP {status}"
+    if 300 <= status < 400:
+        message = "The resource answered with a redirect, which the portal never follows"
+    else:
+        try:
+            error = response.json().get("error") or {}
+            code, message = str(error.get("code") or ""), str(error.get("message") or message)
+        except (ValueError, AttributeError):
+            pass
+    ids = request_ids(response)
+    log.warning(
+        "ACS %s %s -> %s %s (x-ms-request-id=%s, x-ms-client-request-id=%s)",
+        response.request.method,
+        response.request.url.path,
+        status,
+        code or "-",
+        ids["x-ms-request-id"] or "-",
+        ids["x-ms-client-request-id"] or "-",
+    )
     retry_after = retry_after_seconds(response.headers) if status == 429 else None
-    return AcsError.from_status(status, message, code, retry_after=retry_after)
+    error = AcsError.from_status(status, message, code, retry_after=retry_after)
+    error.request_id = ids["x-ms-request-id"]
+    error.client_request_id = ids["x-ms-client-request-id"]
+    return error
+
+
+def _stamp_client_request_id(request: httpx.Request) -> None:
+    """Every attempt carries its own ``x-ms-client-request-id`` (echoed back by ACS)."""
+    request.headers["x-ms-client-request-id"] = str(uuid.uuid4())
 
 
 # --- The client -----------------------------------------------------------------------------
@@ -193,6 +306,8 @@ class AcsClient:
     """Calls to one ACS resource. Use as a context manager (closes the pool and connections).
 
     ``sleep`` and ``rng`` are injectable so tests can check the backoff without waiting.
+    ``transport`` replaces the guarded one (tests that fake HTTP); the endpoint is checked
+    against the settings either way.
     """
 
     def __init__(
@@ -206,11 +321,10 @@ class AcsClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        max_pages: int = DEFAULT_MAX_LIST_PAGES,
     ) -> None:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("https", "http") or not parts.netloc:
-            raise AcsConfigError(f"The endpoint {endpoint!r} is not an https:// URL.")
-        self.endpoint = f"{parts.scheme}://{parts.netloc}"
+        self.endpoint = check_endpoint(endpoint)
+        self.max_pages = max(1, max_pages)
         self.api_version = settings.ACS_API_VERSION
         self.concurrency = max(1, concurrency)
         self.max_attempts = max(1, max_attempts)
@@ -220,18 +334,21 @@ class AcsClient:
         self._pool: ThreadPoolExecutor | None = None
         self.requests_sent = 0
         self._count_lock = threading.Lock()
+        limits = httpx.Limits(
+            max_connections=self.concurrency,
+            max_keepalive_connections=self.concurrency,
+            keepalive_expiry=30.0,
+        )
         self._http = httpx.Client(
             base_url=self.endpoint,
             auth=auth,
             timeout=httpx.Timeout(timeout or settings.MICROSOFT_HTTP_TIMEOUT, connect=10.0),
-            limits=httpx.Limits(
-                max_connections=self.concurrency,
-                max_keepalive_connections=self.concurrency,
-                keepalive_expiry=30.0,
-            ),
-            verify=tls_context(),
-            transport=transport,
+            transport=transport
+            or outbound.transport(endpoint_policy(), verify=tls_context(), limits=limits),
             headers={"Accept": "application/json"},
+            follow_redirects=False,
+            trust_env=False,
+            event_hooks={"request": [_stamp_client_request_id]},
         )
 
     def __enter__(self) -> AcsClient:
@@ -326,23 +443,48 @@ class AcsClient:
 
     # operations -------------------------------------------------------------------------
     def list_assignments(self) -> Iterator[dict[str, Any]]:
-        """Every assignment on the resource, following ``nextLink`` page by page."""
-        url: str | None = self._target(ASSIGNMENTS_PATH, {"maxPageSize": str(LIST_PAGE_SIZE)})
+        """Every assignment on the resource, following ``nextLink`` page by page.
+
+        Only ``api-version`` is sent (the one parameter the spec declares for list). A listing
+        that links back to a page it already sent, or runs past ``max_pages``, raises a
+        permanent ``AcsError``: the caller must not act on a partial list.
+        """
+        url: str | None = self._target(ASSIGNMENTS_PATH)
+        seen: set[str] = set()
+        pages = 0
         while url:
+            if url in seen:
+                raise AcsError(
+                    "ACS sent a page link it had already sent (a paging loop); listing stopped",
+                    permanent=True,
+                )
+            if pages >= self.max_pages:
+                raise AcsError(
+                    f"ACS listed more than {self.max_pages} pages; listing stopped",
+                    permanent=True,
+                )
+            seen.add(url)
+            pages += 1
             data = self.request("GET", url).json()
             yield from data.get("value", [])
             url = self._next_url(data.get("nextLink") or "")
 
     def _next_url(self, next_link: str) -> str | None:
+        """The request target of ``nextLink``: absolute, or relative to the list route.
+
+        Its own query is kept and ``api-version`` set to ours, as Azure's generated clients do;
+        a link to another host is refused (a signed or bearer request must not go there).
+        """
         if not next_link:
             return None
-        parts = urlsplit(next_link)
-        if parts.scheme and parts.netloc:
-            if f"{parts.scheme}://{parts.netloc}".lower() != self.endpoint.lower():
-                raise AcsError("nextLink points to another host", permanent=True)
-            # Absolute: sent (and signed) as the server wrote it.
-            return parts.path + (f"?{parts.query}" if parts.query else "")
-        return self._target(ASSIGNMENTS_PATH, {"nextLink": next_link})
+        parts = urlsplit(urljoin(f"{self.endpoint}{ASSIGNMENTS_PATH}", next_link))
+        if f"{parts.scheme}://{parts.netloc}".lower() != self.endpoint.lower():
+            raise AcsError("nextLink points to another host", permanent=True)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        query = [(k, v) for k, v in query if k != "api-version"]
+        params = [("api-version", self.api_version), *query]
+        encoded = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params)
+        return f"{parts.path}?{encoded}"
 
     def get_assignment(self, object_id: str) -> dict[str, Any] | None:
         try:
@@ -385,7 +527,7 @@ class AcsClient:
             "POST",
             self._target(EXCHANGE_PATH),
             body={},
-            auth=BearerAuth(lambda: user_token),
+            auth=BearerAuth(lambda: user_token, origin=self.endpoint),
         )
         return response.json()
 
@@ -394,8 +536,16 @@ def client_for(resource: Any, **kwargs: Any) -> AcsClient:
     """A client for an ``AcsResource``: its key read from the environment now, or a bearer token."""
     from assignments.models import AuthMethod
 
+    origin = check_endpoint(resource.endpoint)
+    if "transport" not in kwargs:
+        # Refuse now, with a clear message, what the transport would refuse on connecting.
+        parts = urlsplit(origin)
+        try:
+            outbound.resolve(parts.hostname or "", parts.port or 443, endpoint_policy())
+        except outbound.DestinationRefused as exc:
+            raise AcsConfigError(str(exc)) from None
     if resource.auth_method == AuthMethod.ENTRA:
-        auth: httpx.Auth = BearerAuth(app_token)
+        auth: httpx.Auth = BearerAuth(app_token, origin=origin)
     else:
         auth = HmacAuth(read_access_key(resource.key_env_var))
-    return AcsClient(endpoint=resource.endpoint, auth=auth, **kwargs)
+    return AcsClient(endpoint=origin, auth=auth, **kwargs)

@@ -13,9 +13,15 @@ from assignments.acs import AcsClient, AcsError, HmacAuth
 
 KEY = "KInpYZ/rPMgB4Dor1Q8eq5Z5/a22nwVhGlPObLBLiB4="
 ENDPOINT = "https://acs.test:8443"
+LIST = "/access/entra/assignments"
 
 
-def client_with(responses, *, max_attempts=5):
+@pytest.fixture(autouse=True)
+def _acs_test_is_allowed(settings):
+    settings.ACS_ALLOWED_HOSTS = ["acs.test:8443"]
+
+
+def client_with(responses, *, max_attempts=5, max_pages=2000):
     """A client whose transport answers from ``responses`` (callables or responses) in order."""
     sent: list[httpx.Request] = []
     sleeps: list[float] = []
@@ -32,6 +38,7 @@ def client_with(responses, *, max_attempts=5):
         transport=httpx.MockTransport(handler),
         sleep=sleeps.append,
         max_attempts=max_attempts,
+        max_pages=max_pages,
     )
     return client, sent, sleeps
 
@@ -80,24 +87,87 @@ def test_transient_errors_give_up_after_the_last_attempt():
     assert "gave up after 3 attempts" in str(info.value)
 
 
-def test_paging_follows_absolute_and_opaque_next_links():
+def page(objects, next_link=None):
+    body = {"value": [{"objectId": o} for o in objects]}
+    if next_link:
+        body["nextLink"] = next_link
+    return httpx.Response(200, json=body)
+
+
+def test_listing_sends_only_the_declared_api_version():
+    client, sent, _ = client_with([page(["a"])])
+    assert [a["objectId"] for a in client.list_assignments()] == ["a"]
+    assert sent[0].url.raw_path.decode() == f"{LIST}?api-version=2025-03-02-preview"
+
+
+def test_paging_follows_absolute_and_relative_next_links():
     client, sent, _ = client_with(
         [
-            httpx.Response(
-                200,
-                json={
-                    "value": [{"objectId": "a"}],
-                    "nextLink": f"{ENDPOINT}/access/entra/assignments?api-version=x&skip=1",
-                },
-            ),
-            httpx.Response(200, json={"value": [{"objectId": "b"}], "nextLink": "tok/en"}),
-            httpx.Response(200, json={"value": [{"objectId": "c"}]}),
+            page(["a"], f"{ENDPOINT}{LIST}?api-version=2025-03-02-preview&skipToken=a"),
+            page(["b"], f"{LIST}?skipToken=b"),
+            page(["c"], "?skipToken=c%2F1"),
+            page(["d"]),
         ]
     )
-    assert [a["objectId"] for a in client.list_assignments()] == ["a", "b", "c"]
+    assert [a["objectId"] for a in client.list_assignments()] == ["a", "b", "c", "d"]
     targets = [r.url.raw_path.decode() for r in sent]
-    assert targets[1] == "/access/entra/assignments?api-version=x&skip=1"
-    assert targets[2].endswith("&nextLink=tok%2Fen")
+    assert targets[1:] == [
+        f"{LIST}?api-version=2025-03-02-preview&skipToken=a",
+        f"{LIST}?api-version=2025-03-02-preview&skipToken=b",
+        f"{LIST}?api-version=2025-03-02-preview&skipToken=c%2F1",
+    ]
+    assert all(r.url.host == "acs.test" for r in sent)
+
+
+def test_a_next_link_to_another_host_is_refused_before_anything_is_sent_there():
+    client, sent, _ = client_with([page(["a"], "https://evil.test/steal?x=1")])
+    with pytest.raises(AcsError, match="another host"):
+        list(client.list_assignments())
+    assert len(sent) == 1
+
+
+def test_a_listing_that_links_to_itself_stops_with_an_error():
+    looping = f"{ENDPOINT}{LIST}?api-version=2025-03-02-preview&skipToken=a"
+    client, sent, _ = client_with([page(["a"], looping)] * 50)
+    with pytest.raises(AcsError, match="paging loop") as info:
+        list(client.list_assignments())
+    assert info.value.permanent and len(sent) == 2
+
+
+def test_a_listing_without_end_stops_at_the_page_cap():
+    pages = [page([f"o{i}"], f"{LIST}?skipToken=o{i}") for i in range(10)]
+    client, sent, _ = client_with(pages, max_pages=5)
+    with pytest.raises(AcsError, match="more than 5 pages") as info:
+        list(client.list_assignments())
+    assert info.value.permanent and len(sent) == 5
+
+
+def test_every_request_carries_a_client_request_id_and_errors_log_both_ids(caplog):
+    answer = httpx.Response(
+        403,
+        json={"error": {"code": "Forbidden", "message": "no"}},
+        headers={"x-ms-request-id": "srv-123"},
+    )
+    client, sent, _ = client_with([answer])
+    with pytest.raises(AcsError) as info:
+        client.get_assignment("o1")
+    client_id = sent[0].headers["x-ms-client-request-id"]
+    assert len(client_id) == 36
+    assert (info.value.request_id, info.value.client_request_id) == ("srv-123", client_id)
+    assert f"x-ms-request-id=srv-123, x-ms-client-request-id={client_id}" in caplog.text
+
+
+def test_a_redirect_is_not_followed_and_its_body_is_not_repeated():
+    answer = httpx.Response(
+        302,
+        headers={"Location": "http://169.254.169.254/"},
+        json={"error": {"code": "X", "message": "internal detail"}},
+    )
+    client, sent, _ = client_with([answer])
+    with pytest.raises(AcsError) as info:
+        client.get_assignment("o1")
+    assert len(sent) == 1 and "redirect" in str(info.value)
+    assert "internal detail" not in str(info.value)
 
 
 def test_merge_patch_sends_nulls_for_deletes():
