@@ -6,6 +6,7 @@ import re
 
 from django import forms
 
+from assignments import acs
 from assignments.models import AcsResource, AuthMethod, PrincipalType, SyncState
 from tenants.models import CustomerTenant
 
@@ -13,10 +14,13 @@ ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
 
 
 class ResourceForm(forms.ModelForm):
-    endpoint = forms.URLField(
+    """Admins only. The rules are the services' (``acs.check_endpoint``, the declared key
+    variable names); checked here too so each message sits next to its field."""
+
+    endpoint = forms.CharField(
         max_length=300,
-        assume_scheme="https",
-        help_text="For example https://contoso-acs.communication.azure.com",
+        help_text="For example https://contoso-acs.communication.azure.com (https, an ACS "
+        "host name; other hosts only when an administrator allows them in the settings).",
     )
 
     class Meta:
@@ -25,11 +29,21 @@ class ResourceForm(forms.ModelForm):
         labels = {"key_env_var": "Access key environment variable"}
         help_texts = {
             "key_env_var": "The NAME of the variable (or NAME_FILE, a Docker secret) on the web "
-            "and worker servers that holds the access key. The key itself never enters the "
-            "portal.",
+            "and worker servers that holds the access key, starting with ACS_KEY_ unless the "
+            "settings list it. The key itself never enters the portal.",
             "auth_method": "Entra ID uses the operator app's client credentials in the home "
-            "tenant (scope https://communication.azure.com/.default).",
+            "tenant (scope https://communication.azure.com//.default); the app needs an Azure "
+            "role on the resource.",
         }
+
+    def clean_endpoint(self) -> str:
+        value = self.cleaned_data["endpoint"].strip()
+        if "://" not in value:
+            value = f"https://{value}"
+        try:
+            return acs.check_endpoint(value)
+        except acs.AcsConfigError as exc:
+            raise forms.ValidationError(exc.message) from None
 
     def clean_key_env_var(self) -> str:
         value = self.cleaned_data["key_env_var"].strip()
@@ -37,6 +51,8 @@ class ResourceForm(forms.ModelForm):
             raise forms.ValidationError(
                 "Use an environment variable name (capitals, digits and _), not the key itself."
             )
+        if value and not acs.key_env_var_allowed(value):
+            raise forms.ValidationError(acs.key_env_var_rule())
         return value
 
     def clean(self):

@@ -29,6 +29,7 @@ from assignments.models import (
 )
 from audit.actions import Action
 from audit.services import Actor, record_event
+from portal import outbound
 from tenants.models import CustomerTenant, TenantStatus
 
 STALE_QUEUED = timedelta(minutes=10)  # a queued run this old lost its task message
@@ -43,8 +44,22 @@ RESOURCE_FIELDS = ("name", "endpoint", "auth_method", "key_env_var", "enabled")
 
 
 def _check_resource(*, auth_method: str, key_env_var: str) -> None:
+    """The key variable must be named for key auth, and be one of the declared names (so the
+    answer never says whether another variable exists)."""
     if auth_method == AuthMethod.ACCESS_KEY and not key_env_var:
         raise AssignmentError("Name the environment variable that holds the access key.")
+    if key_env_var and not acs.key_env_var_allowed(key_env_var):
+        raise AssignmentError(
+            f"The access key variable is not one the portal may read. {acs.key_env_var_rule()}"
+        )
+
+
+def _check_endpoint(endpoint: str) -> str:
+    """The endpoint's origin if it is an allowed ACS host (``acs.check_endpoint``)."""
+    try:
+        return acs.check_endpoint(endpoint)
+    except acs.AcsConfigError as exc:
+        raise AssignmentError(f"Endpoint refused: {exc.message}") from None
 
 
 def create_resource(
@@ -56,12 +71,17 @@ def create_resource(
     key_env_var: str = "",
     enabled: bool = True,
 ) -> AcsResource:
-    """Register an ACS resource. The key itself is never given to the portal, only its name."""
+    """Register an ACS resource. The key itself is never given to the portal, only its name.
+
+    An administrator's decision (the views allow admins only): the endpoint receives the
+    operator app's credentials.
+    """
     _check_resource(auth_method=auth_method, key_env_var=key_env_var)
+    origin = _check_endpoint(endpoint)
     with transaction.atomic():
         resource = AcsResource.objects.create(
             name=name,
-            endpoint=endpoint.rstrip("/"),
+            endpoint=origin,
             auth_method=auth_method,
             key_env_var=key_env_var,
             enabled=enabled,
@@ -76,16 +96,23 @@ def create_resource(
 
 
 def update_resource(*, actor: Actor, resource: AcsResource, **changes) -> AcsResource:
-    """Change a resource's settings (``RESOURCE_FIELDS`` only)."""
+    """Change a resource's settings (``RESOURCE_FIELDS`` only).
+
+    A changed endpoint or key variable is checked as on creation; unchanged ones are left as
+    they are (a resource made before a rule existed can still be disabled or renamed).
+    """
     unknown = set(changes) - set(RESOURCE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown resource fields: {sorted(unknown)}")
     merged = {f: changes.get(f, getattr(resource, f)) for f in RESOURCE_FIELDS}
-    _check_resource(auth_method=merged["auth_method"], key_env_var=merged["key_env_var"])
+    if merged["key_env_var"] != resource.key_env_var or not merged["key_env_var"]:
+        _check_resource(auth_method=merged["auth_method"], key_env_var=merged["key_env_var"])
+    if merged["endpoint"].rstrip("/") != resource.endpoint:
+        merged["endpoint"] = _check_endpoint(merged["endpoint"])
     with transaction.atomic():
         before = {f: getattr(resource, f) for f in RESOURCE_FIELDS}
         for name, value in merged.items():
-            setattr(resource, name, value.rstrip("/") if name == "endpoint" else value)
+            setattr(resource, name, value)
         resource.save()
         diff = {f: [before[f], getattr(resource, f)] for f in before if before[f] != merged[f]}
         record_event(actor=actor, action=Action.RESOURCE_UPDATED, target=resource, details=diff)
@@ -108,8 +135,15 @@ def test_resource_connection(*, actor: Actor, resource: AcsResource) -> Connecti
             "Connected: the resource accepted the credentials"
             + (" and listed its assignments." if first else "; it has no assignments yet."),
         )
+    except acs.AcsConfigError as exc:
+        result = ConnectionTest(False, f"Connection failed: {exc.message}")
     except acs.AcsError as exc:
-        result = ConnectionTest(False, f"Connection failed: {exc}")
+        # No HTTP answer: one message for a closed port, a non-HTTP service or a timeout, so
+        # the page tells nothing about what listens there (the log has the detail).
+        detail = outbound.UNREACHABLE if exc.status is None else str(exc)
+        if exc.request_id:
+            detail += f" (x-ms-request-id {exc.request_id})"
+        result = ConnectionTest(False, f"Connection failed: {detail}")
     with transaction.atomic():
         record_event(
             actor=actor,

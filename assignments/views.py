@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from assignments import access, imports, selectors, services
+from assignments.acs import key_env_var_allowed
 from assignments.forms import (
     AccessCheckForm,
     AssignmentForm,
@@ -23,7 +24,7 @@ from assignments.forms import (
 )
 from assignments.models import AcsResource, Assignment, DriftEntry, SyncRun
 from audit.services import Actor
-from portal.roles import require_role
+from portal.roles import ADMINS, require_role
 from tenants.models import CustomerTenant
 
 PAGE_SIZE = 100
@@ -44,7 +45,8 @@ def resources(request):
     return render(request, "assignments/resources.html", {"items": items})
 
 
-@require_role()
+# Endpoint and credentials decide where the operator app's credentials go: admins only.
+@require_role(read=ADMINS, write=ADMINS)
 def resource_create(request):
     form = ResourceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -60,7 +62,7 @@ def resource_create(request):
     return render(request, "assignments/resource_form.html", {"form": form, "resource": None})
 
 
-@require_role()
+@require_role(read=ADMINS, write=ADMINS)
 def resource_edit(request, pk: int):
     resource = _resource(pk)
     form = ResourceForm(request.POST or None, instance=resource)
@@ -100,16 +102,22 @@ def resource_detail(request, pk: int):
         "runs": resource.sync_runs.all()[:10],
         "drift_count": resource.drift.count(),
         "key_is_set": _key_is_set(resource),
+        "key_declared": key_env_var_allowed(resource.key_env_var),
     }
     return render(request, "assignments/resource_detail.html", context)
 
 
 def _key_is_set(resource: AcsResource) -> bool:
-    """Whether this server has the key (the value itself is never read into the page)."""
+    """Whether this server has the key (the value itself is never read into the page).
+
+    Only for a declared variable name: the page must not tell whether any other exists.
+    """
     import os
 
     name = resource.key_env_var
-    return bool(name) and bool(os.environ.get(name) or os.environ.get(f"{name}_FILE"))
+    return key_env_var_allowed(name) and bool(
+        os.environ.get(name) or os.environ.get(f"{name}_FILE")
+    )
 
 
 # --- assignments --------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def litware(db) -> CustomerTenant:
 def offline_resource(db) -> AcsResource:
     """A resource nobody answers for: for tests that never reach the network."""
     return AcsResource.objects.create(
-        name="offline-acs", endpoint="https://offline.invalid", key_env_var="OFFLINE_ACS_KEY"
+        name="offline-acs", endpoint="https://offline.invalid", key_env_var="ACS_KEY_OFFLINE"
     )
 
 

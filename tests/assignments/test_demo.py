@@ -14,6 +14,9 @@ pytestmark = pytest.mark.django_db
 
 def test_demo_resource_is_created_once_and_follows_the_endpoint(settings, monkeypatch):
     settings.CLOUDSIM_MODE = True
+    # What cloudsim's portal.env admits for the demo (cloudsim.app.CloudSim.portal_env).
+    settings.ACS_ALLOWED_HOSTS = ["127.0.0.1:8443", "127.0.0.1:9443"]
+    settings.ACS_KEY_ENV_VARS = ["ACS_DEMO_ACCESS_KEY"]
     monkeypatch.setenv("ACS_DEMO_ENDPOINT", "https://127.0.0.1:8443/")
     config = apps.get_app_config("assignments")
     config.setup_demo(io.StringIO())

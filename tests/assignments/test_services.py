@@ -161,12 +161,17 @@ def test_sync_now_reuses_the_queued_run(actor, offline_resource):
 
 def test_a_resource_with_key_auth_needs_the_variable_name(actor):
     with pytest.raises(AssignmentError, match="environment variable"):
-        create_resource(actor=actor, name="x", endpoint="https://x.example", key_env_var="")
+        create_resource(
+            actor=actor, name="x", endpoint="https://x.communication.azure.com", key_env_var=""
+        )
     r = create_resource(
-        actor=actor, name="x", endpoint="https://x.example/", key_env_var="X_ACS_KEY"
+        actor=actor,
+        name="x",
+        endpoint="https://x.communication.azure.com/",
+        key_env_var="ACS_KEY_X",
     )
-    assert r.endpoint == "https://x.example"
-    assert AuditEvent.objects.get(action="resource.created").details["key_env_var"] == "X_ACS_KEY"
+    assert r.endpoint == "https://x.communication.azure.com"
+    assert AuditEvent.objects.get(action="resource.created").details["key_env_var"] == "ACS_KEY_X"
 
 
 def test_beat_queues_one_periodic_run_per_enabled_resource(offline_resource, queued_tasks):

@@ -27,39 +27,39 @@ def auditor(auditor_user):
 def test_resource_page_names_the_variable_but_never_shows_the_key(
     operator_client, offline_resource, monkeypatch
 ):
-    monkeypatch.setenv("OFFLINE_ACS_KEY", SECRET)
+    monkeypatch.setenv("ACS_KEY_OFFLINE", SECRET)
     for url in (
         reverse("assignments:resources"),
         reverse("assignments:resource", args=[offline_resource.pk]),
     ):
         page = operator_client.get(url).content.decode()
-        assert "OFFLINE_ACS_KEY" in page and SECRET not in page
+        assert "ACS_KEY_OFFLINE" in page and SECRET not in page
     assert "not set on this server" not in page
 
 
-def test_operator_adds_a_resource_and_an_auditor_cannot(operator_client, auditor):
+def test_an_admin_adds_a_resource_and_an_auditor_cannot(admin_client, auditor):
     data = {
         "name": "acs-eu",
-        "endpoint": "https://acs-eu.example",
+        "endpoint": "https://acs-eu.communication.azure.com",
         "auth_method": "key",
-        "key_env_var": "ACS_EU_KEY",
+        "key_env_var": "ACS_KEY_EU",
         "enabled": "on",
     }
     assert auditor.post(reverse("assignments:resource_create"), data).status_code == 403
     assert not AcsResource.objects.exists()
-    response = operator_client.post(reverse("assignments:resource_create"), data)
+    response = admin_client.post(reverse("assignments:resource_create"), data)
     resource = AcsResource.objects.get(name="acs-eu")
     assert response.url == reverse("assignments:resource", args=[resource.pk])
 
 
-def test_a_key_pasted_where_the_variable_name_goes_is_refused(operator_client):
+def test_a_key_pasted_where_the_variable_name_goes_is_refused(admin_client):
     data = {
         "name": "x",
-        "endpoint": "https://x.example",
+        "endpoint": "https://x.communication.azure.com",
         "auth_method": "key",
         "key_env_var": SECRET,
     }
-    page = operator_client.post(reverse("assignments:resource_create"), data).content.decode()
+    page = admin_client.post(reverse("assignments:resource_create"), data).content.decode()
     assert "not the key itself" in page and not AcsResource.objects.exists()
 
 

@@ -143,7 +143,10 @@ SERVICES = {
     ),
     "assignments.services.create_resource": lambda w: (
         lambda: acs_services.create_resource(
-            actor=w.actor, name="new", endpoint="https://new.example", key_env_var="NEW_KEY"
+            actor=w.actor,
+            name="new",
+            endpoint="https://new.communication.azure.com",
+            key_env_var="ACS_KEY_NEW",
         )
     ),
     "assignments.services.update_resource": lambda w: (
