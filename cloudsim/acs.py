@@ -1,4 +1,10 @@
-"""ACS data plane for one resource: Entra ID assignments and the token exchange."""
+"""ACS data plane for one resource: Entra ID assignments and the token exchange.
+
+As the official spec declares it (docs/microsoft/acs-data-plane.md): only ``api-version`` in
+the query (anything else is refused, so a client sending more fails here first), full entries
+in every PUT and merge-patch entry, request ids on every answer. Entra bearer access to the
+management routes is authorized by an Azure role on the resource, not by a token claim.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import hmac
 import re
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -24,7 +31,15 @@ if TYPE_CHECKING:
 API_VERSION = "2025-03-02-preview"
 ASSIGNMENT = "acsAssignment"
 MAX_SKEW = 300
-DEFAULT_PAGE, MAX_PAGE = 100, 1000
+ROLE_ASSIGNMENT = "acsRoleAssignment"  # Azure RBAC on the resource, per principal object id
+SEEDED = "_seeded"
+PAGE_SIZE = 100
+# The one query parameter the spec declares on every route; ``skipToken`` is cloudsim's own
+# continuation, accepted on list only because cloudsim itself writes it into ``nextLink``.
+DECLARED_QUERY = {"api-version"}
+LIST_QUERY = DECLARED_QUERY | {"skipToken"}
+# A built-in role with the Communication Services data actions (docs/microsoft/acs-entra.md).
+DATA_ROLE = "Communication and Email Service Owner"
 MAX_PATCH_ENTRIES = 1000
 PRINCIPAL_TYPES = ("user", "group", "tenant")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -35,7 +50,33 @@ def error(status: int, code: str, message: str, target: str | None = None) -> Re
     body: dict[str, Any] = {"code": code, "message": message}
     if target:
         body["target"] = target
-    return json_response(status, {"error": body}, {"x-ms-request-id": str(uuid.uuid4())})
+    return json_response(status, {"error": body})
+
+
+def with_request_ids(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    """Every answer, success or error, carries ``x-ms-request-id`` and echoes the client's."""
+
+    def wrapped(req: Request) -> Response:
+        response = handler(req)
+        response.headers["x-ms-request-id"] = str(uuid.uuid4())
+        client_id = req.header("x-ms-client-request-id")
+        if client_id:
+            response.headers["x-ms-client-request-id"] = client_id
+        return response
+
+    return wrapped
+
+
+def undeclared_query(req: Request, declared: set[str]) -> Response | None:
+    extra = sorted(set(req.query) - declared)
+    if not extra:
+        return None
+    return error(
+        400,
+        "InvalidParameter",
+        f"The query parameter '{extra[0]}' is not supported by this operation.",
+        extra[0],
+    )
 
 
 def content_hash(body: bytes) -> str:
@@ -89,7 +130,7 @@ class Acs:
             )
         return None
 
-    def verify_bearer(self, req: Request, audience: str) -> dict[str, Any] | str:
+    def verify_bearer(self, req: Request, audience: str | list[str]) -> dict[str, Any] | str:
         token = req.header("authorization")[7:].strip()
         try:
             return self.sim.signer.verify(token, audience)
@@ -98,7 +139,38 @@ class Acs:
         except jwt.InvalidTokenError as exc:
             return f"The access token is invalid: {exc}"
 
-    def authorize_management(self, req: Request) -> Response | None:
+    def role_holders(self) -> set[str]:
+        """Principals with a data role on this resource.
+
+        Seeded on first use from the resource's ``role_assignments`` in the scenario, by
+        default the operator app's service principal in its home tenant (as a deployment that
+        uses Entra auth grants it); the admin API grants and withholds afterwards.
+        """
+        store = self.sim.store
+        if store.get(ROLE_ASSIGNMENT, self.resource, SEEDED) is None:
+            configured = self.config.get("role_assignments")
+            if configured is None:
+                home = self.sim.operator_app["home_tenant_id"]
+                sp = self.sim.directory.sp_by_app_id(home, self.sim.operator_app["client_id"])
+                configured = [sp["id"]] if sp else []
+            with store.transaction():
+                for principal in configured:
+                    self.grant_role(principal)
+                store.put(ROLE_ASSIGNMENT, self.resource, SEEDED, {"principalId": SEEDED})
+        return {
+            d["principalId"]
+            for d in store.list(ROLE_ASSIGNMENT, self.resource)
+            if d["principalId"] != SEEDED
+        }
+
+    def grant_role(self, principal_id: str, role: str = DATA_ROLE) -> dict:
+        doc = {"principalId": principal_id.lower(), "roleDefinitionName": role}
+        self.sim.store.put(ROLE_ASSIGNMENT, self.resource, doc["principalId"], doc)
+        return doc
+
+    def authorize_management(
+        self, req: Request, declared: set[str] = DECLARED_QUERY
+    ) -> Response | None:
         if "api-version" not in req.query:
             return error(
                 400, "MissingApiVersionParameter", "The api-version query parameter is required."
@@ -110,17 +182,21 @@ class Acs:
                 f"The api-version '{req.query['api-version']}' is not supported for this route; "
                 f"use '{API_VERSION}'.",
             )
+        undeclared = undeclared_query(req, declared)
+        if undeclared:
+            return undeclared
         auth = req.header("authorization")
         if auth.lower().startswith("bearer "):
-            claims = self.verify_bearer(req, ids.ACS_RESOURCE)
+            claims = self.verify_bearer(req, [ids.ACS_RESOURCE, f"{ids.ACS_RESOURCE}/"])
             if isinstance(claims, str):
                 return error(401, "InvalidAuthenticationToken", claims)
             home = self.sim.operator_app["home_tenant_id"]
-            if claims["tid"] != home or "roles" not in claims:
+            if claims["tid"] != home or claims.get("oid") not in self.role_holders():
                 return error(
                     403,
                     "Forbidden",
-                    "Only app tokens of the resource's own tenant may manage assignments.",
+                    f"The principal '{claims.get('oid')}' has no Azure role on this resource "
+                    f"that allows this action (for example '{DATA_ROLE}').",
                 )
         elif not auth:
             return error(401, "Denied", "Missing Authorization header (HMAC-SHA256 or Bearer).")
@@ -170,24 +246,15 @@ class Acs:
         }
 
     def list(self, req: Request) -> Response:
-        denied = self.authorize_management(req)
+        denied = self.authorize_management(req, LIST_QUERY)
         if denied:
             return denied
-        try:
-            size = int(req.query.get("maxPageSize") or DEFAULT_PAGE)
-        except ValueError:
-            size = 0
-        if not 1 <= size <= MAX_PAGE:
-            return error(
-                400, "InvalidParameter", f"maxPageSize must be 1..{MAX_PAGE}.", "maxPageSize"
-            )
+        size = PAGE_SIZE
         after = req.query.get("skipToken", "")
         docs = self.sim.store.page(ASSIGNMENT, self.resource, after, size + 1)
         body: dict[str, Any] = {"value": docs[:size]}
         if len(docs) > size:
             params = {"api-version": API_VERSION, "skipToken": docs[size - 1]["objectId"]}
-            if "maxPageSize" in req.query:
-                params["maxPageSize"] = str(size)
             body["nextLink"] = f"{req.base_url}/access/entra/assignments?{urlencode(params)}"
         return json_response(200, body)
 
@@ -241,21 +308,18 @@ class Acs:
             )
         store = self.sim.store
         with store.transaction():
-            # All or nothing: every entry is validated before anything is written.
-            existing = store.get_many(
-                ASSIGNMENT, self.resource, [oid.lower() for oid, c in changes.items() if c]
-            )
+            # All or nothing: every entry is validated before anything is written. Each entry
+            # is a full EntraAssignmentCreateOrUpdateRequest (tenantId, principalType and
+            # clientIds required, as in the spec): nothing is merged from the stored one.
             deletes, puts = [], []
             for oid, change in changes.items():
                 if change is None:
                     deletes.append(oid.lower())
                     continue
-                current = existing.get(oid.lower(), {})
-                merged = {**current, **change} if isinstance(change, dict) else change
-                problem = self.validate(oid, merged)
+                problem = self.validate(oid, change)
                 if problem:
                     return error(400, "InvalidRequestBody", f"{oid}: {problem}", oid)
-                puts.append((oid.lower(), self.doc(oid, merged)))
+                puts.append((oid.lower(), self.doc(oid, change)))
             store.delete_many(ASSIGNMENT, self.resource, deletes)
             store.put_many(ASSIGNMENT, self.resource, puts)
         return json_response(200, {"value": [doc for _oid, doc in puts]})
@@ -273,6 +337,9 @@ class Acs:
     def exchange(self, req: Request) -> Response:
         if req.query.get("api-version") != API_VERSION:
             return error(400, "UnsupportedApiVersion", f"api-version must be '{API_VERSION}'.")
+        undeclared = undeclared_query(req, DECLARED_QUERY)
+        if undeclared:
+            return undeclared
         if not req.header("authorization").lower().startswith("bearer "):
             return error(401, "InvalidAuthenticationToken", "A Bearer Entra ID token is required.")
         claims = self.verify_bearer(req, ids.ACS_CLIENTS_RESOURCE)
@@ -368,10 +435,10 @@ class Acs:
 def router(sim: CloudSim, resource: str) -> Router:
     a = Acs(sim, resource)
     r = Router()
-    r.add("GET", "/access/entra/assignments", a.list)
-    r.add("PATCH", "/access/entra/assignments", a.patch)
-    r.add("GET", "/access/entra/assignments/{objectId}", a.get)
-    r.add("PUT", "/access/entra/assignments/{objectId}", a.put)
-    r.add("DELETE", "/access/entra/assignments/{objectId}", a.delete)
-    r.add("POST", "/access/entra/:exchangeAccessToken", a.exchange)
+    r.add("GET", "/access/entra/assignments", with_request_ids(a.list))
+    r.add("PATCH", "/access/entra/assignments", with_request_ids(a.patch))
+    r.add("GET", "/access/entra/assignments/{objectId}", with_request_ids(a.get))
+    r.add("PUT", "/access/entra/assignments/{objectId}", with_request_ids(a.put))
+    r.add("DELETE", "/access/entra/assignments/{objectId}", with_request_ids(a.delete))
+    r.add("POST", "/access/entra/:exchangeAccessToken", with_request_ids(a.exchange))
     return r

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import ids
-from .acs import ASSIGNMENT, Acs
+from .acs import ASSIGNMENT, ROLE_ASSIGNMENT, Acs
 from .faults import FaultRule
 from .httpkit import Request, Response, Router, json_response
 from .seed import seed_big_tenant
@@ -146,6 +146,32 @@ def router(sim: CloudSim) -> Router:
                 sim.store.delete(ASSIGNMENT, name, doc["objectId"])
         return json_response(200, {"cleared": name})
 
+    def _acs(req: Request) -> Acs | None:
+        name = req.params["resource"]
+        return Acs(sim, name) if sim.acs_resource(name) else None
+
+    def acs_roles_list(req: Request) -> Response:
+        acs = _acs(req)
+        if acs is None:
+            return _error(404, f"unknown ACS resource {req.params['resource']}")
+        return json_response(200, {"value": sorted(acs.role_holders())})
+
+    def acs_roles_grant(req: Request) -> Response:
+        acs = _acs(req)
+        principal = str(body(req).get("principalId") or "")
+        if acs is None or not principal:
+            return _error(400, "an ACS resource and a principalId are required")
+        acs.role_holders()  # seed the defaults first, so a grant adds to them
+        return json_response(200, acs.grant_role(principal))
+
+    def acs_roles_withhold(req: Request) -> Response:
+        acs = _acs(req)
+        if acs is None:
+            return _error(404, f"unknown ACS resource {req.params['resource']}")
+        acs.role_holders()
+        removed = sim.store.delete(ROLE_ASSIGNMENT, acs.resource, req.params["pid"].lower())
+        return json_response(200, {"removed": removed})
+
     def faults_get(req: Request) -> Response:
         return json_response(200, {"value": sim.faults.rules()})
 
@@ -198,6 +224,9 @@ def router(sim: CloudSim) -> Router:
     r.add("GET", "/acs/{resource}/assignments", acs_list)
     r.add("POST", "/acs/{resource}/assignments", acs_seed)
     r.add("DELETE", "/acs/{resource}/assignments", acs_clear)
+    r.add("GET", "/acs/{resource}/role-assignments", acs_roles_list)
+    r.add("POST", "/acs/{resource}/role-assignments", acs_roles_grant)
+    r.add("DELETE", "/acs/{resource}/role-assignments/{pid}", acs_roles_withhold)
     r.add("GET", "/faults", faults_get)
     r.add("POST", "/faults", faults_add)
     r.add("DELETE", "/faults", faults_clear)

@@ -6,6 +6,7 @@ import json
 import ssl
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import trustme
 import yaml
@@ -184,6 +185,11 @@ class CloudSim:
             "ENTRA_HOME_TENANT_ID": ep["operator_app"]["home_tenant_id"],
             "ACS_DEMO_ENDPOINT": demo["endpoint"],
             "ACS_DEMO_ACCESS_KEY": demo["access_key"],
+            # The portal calls only allowed hosts (portal/outbound.py): admit the ACS
+            # listeners, on loopback, and the demo's key variable.
+            "ACS_ALLOWED_HOSTS": ",".join(urlsplit(r["endpoint"]).netloc for r in ep["acs"]),
+            "OUTBOUND_ALLOW_PRIVATE": "True",
+            "ACS_KEY_ENV_VARS": "ACS_DEMO_ACCESS_KEY",
         }
 
     def _write_files(self) -> None:

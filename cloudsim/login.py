@@ -210,7 +210,11 @@ class Login:
                 "flows must have a scope value with /.default suffixed to the resource "
                 "identifier (application ID URI).",
             )
-        resource = scopes[0].removesuffix("/.default")
+        requested = scopes[0].removesuffix("/.default")
+        # The azure-communication-* SDKs ask for https://communication.azure.com//.default:
+        # the identifier with a trailing slash, which Entra matches too; the token's aud is
+        # the identifier as asked (docs/microsoft/acs-entra.md).
+        resource = requested.rstrip("/") if requested.rstrip("/") == ids.ACS_RESOURCE else requested
         if resource not in RESOURCES or resource == ids.ACS_CLIENTS_RESOURCE:
             return token_error(
                 400,
@@ -231,7 +235,7 @@ class Login:
                 f"The client application {app['appId']} is missing service principal in the "
                 f"tenant {tid}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
             )
-        aud = ids.GRAPH_RESOURCE if RESOURCES[resource] == ids.GRAPH_APP_ID else resource
+        aud = ids.GRAPH_RESOURCE if RESOURCES[resource] == ids.GRAPH_APP_ID else requested
         roles = (
             self.dir.app_roles_of(tid, app["appId"], ids.GRAPH_APP_ID)
             if aud == ids.GRAPH_RESOURCE

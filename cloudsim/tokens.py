@@ -105,7 +105,9 @@ def access_token_claims(
         "ver": "1.0",
     }
     if roles is not None:
-        claims["roles"] = roles
+        # Entra omits empty claims: an app token with no app role has no ``roles`` at all.
+        if roles:
+            claims["roles"] = roles
         claims["idtyp"] = "app"
     if scp is not None:
         claims["scp"] = " ".join(scp)

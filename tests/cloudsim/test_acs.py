@@ -164,3 +164,91 @@ def test_bearer_app_token_of_home_tenant_is_accepted(cs, http):
     graph_token = app_token(cs, http, ids.CONTOSO_TENANT_ID)
     r = http.get(f"{endpoint}{A}?{ACS_API}", headers={"Authorization": f"Bearer {graph_token}"})
     assert r.status_code == 401
+
+
+def merge_patch(http, cs, changes):
+    return acs_call(
+        http,
+        cs,
+        "PATCH",
+        f"{A}?{ACS_API}",
+        json.dumps(changes).encode(),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", f"{A}?{ACS_API}&maxPageSize=1000"),
+        ("GET", f"{A}/{ids.FABRIKAM_ADELE}?{ACS_API}&$select=objectId"),
+        ("DELETE", f"{A}/{ids.FABRIKAM_ADELE}?{ACS_API}&force=true"),
+    ],
+)
+def test_undeclared_query_parameters_are_refused_in_the_communication_error_shape(
+    cs, http, method, path
+):
+    r = acs_call(http, cs, method, path)
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["code"] == "InvalidParameter" and "is not supported" in error["message"]
+
+
+def test_merge_patch_entries_must_be_full_as_the_spec_declares(cs, http):
+    put(http, cs, ids.FABRIKAM_ADELE, entry())
+    partial = merge_patch(http, cs, {ids.FABRIKAM_ADELE: {"clientIds": [ids.FABRIKAM_TENANT_ID]}})
+    assert partial.status_code == 400
+    assert "'tenantId' is required" in partial.json()["error"]["message"]
+    remote = cs.admin("GET", f"/acs/{ids.CONTOSO_ACS}/assignments")["value"]
+    assert remote == [{"objectId": ids.FABRIKAM_ADELE, **entry()}]
+
+
+def test_every_answer_carries_a_request_id_and_echoes_the_clients(cs, http):
+    put(http, cs, ids.FABRIKAM_ADELE, entry())
+    ok = acs_call(
+        http,
+        cs,
+        "GET",
+        f"{A}/{ids.FABRIKAM_ADELE}?{ACS_API}",
+        headers={"x-ms-client-request-id": "c-42"},
+    )
+    missing = acs_call(http, cs, "GET", f"{A}/{ids.FABRIKAM_ALEX}?{ACS_API}")
+    assert ok.status_code == 200 and ok.headers["x-ms-client-request-id"] == "c-42"
+    assert len(ok.headers["x-ms-request-id"]) == 36
+    assert missing.status_code == 404 and missing.headers["x-ms-request-id"]
+    assert "x-ms-client-request-id" not in missing.headers
+
+
+def test_the_sdk_double_slash_scope_gets_an_app_token_without_an_empty_roles_claim(cs, http):
+    import jwt
+
+    from .conftest import app_token
+
+    endpoint = cs.acs_resources[ids.CONTOSO_ACS]["endpoint"]
+    for resource in ("https://communication.azure.com/", "https://communication.azure.com"):
+        token = app_token(cs, http, ids.CONTOSO_TENANT_ID, resource)
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert "roles" not in claims and claims["idtyp"] == "app"
+        r = http.get(f"{endpoint}{A}?{ACS_API}", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+
+
+def test_bearer_access_is_authorized_by_an_azure_role_on_the_resource(cs, http):
+    from .conftest import app_token
+
+    token = app_token(cs, http, ids.CONTOSO_TENANT_ID, "https://communication.azure.com/")
+    endpoint = cs.acs_resources[ids.CONTOSO_ACS]["endpoint"]
+    holders = cs.admin("GET", f"/acs/{ids.CONTOSO_ACS}/role-assignments")["value"]
+    assert holders == [ids.CONTOSO_OPERATOR_SP]
+    cs.admin("DELETE", f"/acs/{ids.CONTOSO_ACS}/role-assignments/{ids.CONTOSO_OPERATOR_SP}")
+    denied = http.get(f"{endpoint}{A}?{ACS_API}", headers={"Authorization": f"Bearer {token}"})
+    assert denied.status_code == 403
+    assert "has no Azure role on this resource" in denied.json()["error"]["message"]
+    other = cs.acs_resources[ids.CONTOSO_ACS_EU]["endpoint"]
+    still = http.get(f"{other}{A}?{ACS_API}", headers={"Authorization": f"Bearer {token}"})
+    assert still.status_code == 200  # the role is per resource
+    cs.admin(
+        "POST", f"/acs/{ids.CONTOSO_ACS}/role-assignments", {"principalId": ids.CONTOSO_OPERATOR_SP}
+    )
+    again = http.get(f"{endpoint}{A}?{ACS_API}", headers={"Authorization": f"Bearer {token}"})
+    assert again.status_code == 200
