@@ -182,3 +182,15 @@ def test_merge_patch_sends_nulls_for_deletes():
 def test_deleting_what_is_already_gone_succeeds():
     client, _, _ = client_with([error(404, "NotFound")])
     client.delete_assignment("gone")
+
+
+def test_a_bearer_token_is_only_ever_sent_to_its_own_resource():
+    from assignments.acs import AcsConfigError, BearerAuth
+
+    sent: list[httpx.Request] = []
+    auth = BearerAuth(lambda: "app-token", origin=ENDPOINT)
+    with httpx.Client(transport=httpx.MockTransport(sent.append)) as http:
+        for elsewhere in ("https://evil.test/", "http://acs.test:8443/", "https://acs.test/"):
+            with pytest.raises(AcsConfigError, match="only ever sent to its own"):
+                http.get(elsewhere, auth=auth)
+    assert sent == []
