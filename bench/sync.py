@@ -204,7 +204,7 @@ def main() -> int:
 
         # The same full sync without added latency (contoso-acs-eu): what the emulator's own
         # processing and the portal's bookkeeping cost, the floor under any latency bound.
-        os.environ["ACS_BENCH_EU_KEY"] = next(
+        os.environ["ACS_KEY_BENCH_EU"] = next(
             r["access_key"] for r in cs.endpoints["acs"] if r["name"] == ids.CONTOSO_ACS_EU
         )
         eu = AcsResource.objects.create(
@@ -212,7 +212,7 @@ def main() -> int:
             endpoint=next(
                 r["endpoint"] for r in cs.endpoints["acs"] if r["name"] == ids.CONTOSO_ACS_EU
             ),
-            key_env_var="ACS_BENCH_EU_KEY",
+            key_env_var="ACS_KEY_BENCH_EU",
         )
         Assignment.objects.bulk_create(
             (
