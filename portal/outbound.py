@@ -61,8 +61,10 @@ class Policy:
     def build(
         cls, *, suffixes: Iterable[str], allowed_hosts: Iterable[str], allow_private: bool
     ) -> Policy:
+        # A suffix always starts with a dot, so "communication.azure.com" cannot admit
+        # "evilcommunication.azure.com".
         return cls(
-            suffixes=tuple(s.strip().lower() for s in suffixes if s.strip()),
+            suffixes=tuple(f".{s.strip().lower().lstrip('.')}" for s in suffixes if s.strip()),
             allowed_hosts=frozenset(h.strip().lower() for h in allowed_hosts if h.strip()),
             allow_private=allow_private,
         )

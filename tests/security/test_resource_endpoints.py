@@ -324,3 +324,56 @@ def test_entra_auth_against_cloudsim_works_and_the_token_goes_to_that_resource_o
     microsoft.admin("DELETE", f"/acs/{ids.CONTOSO_ACS}/role-assignments/{ids.CONTOSO_OPERATOR_SP}")
     page = admin_client.post(url, {"action": "test"}, follow=True).content.decode()
     assert "has no Azure role on this resource" in page and "x-ms-request-id" in page
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://contoso.communication.azure.com", True),
+        ("https://contoso.communication.azure.us:443/", True),
+        ("https://evilcommunication.azure.com", False),
+        ("https://contoso.communication.azure.com.evil.example", False),
+        ("https://contoso.communication.azure.com:8443", True),
+        ("https://127.0.0.1:8443", True),  # listed with its port
+        ("https://127.0.0.1:8442", False),  # the same host, another port
+        ("https://[::ffff:127.0.0.1]:8443", False),
+        ("https://10.0.0.1.communication.azure.com", True),  # a name; DNS decides later
+        ("https://contoso.communication.azure.com:99999", False),
+        ("ftp://contoso.communication.azure.com", False),
+        ("", False),
+    ],
+)
+def test_the_policy_admits_only_suffixes_and_listed_host_ports(url, allowed):
+    policy = outbound.Policy.build(
+        suffixes=["communication.azure.com", ".communication.azure.us"],
+        allowed_hosts=["127.0.0.1:8443"],
+        allow_private=True,
+    )
+    try:
+        outbound.check_url(url, policy)
+    except outbound.DestinationRefused:
+        assert not allowed
+    else:
+        assert allowed
+
+
+@pytest.mark.parametrize(
+    ("address", "listed", "refused"),
+    [
+        ("127.0.0.1", False, True),
+        ("127.0.0.1", True, False),
+        ("::ffff:10.0.0.1", False, True),
+        ("100.64.0.1", False, True),  # shared address space (carrier-grade NAT)
+        ("169.254.169.254", True, True),
+        ("fe80::1%eth0", True, True),
+        ("0.0.0.0", True, True),
+        ("20.42.0.1", False, False),
+    ],
+)
+def test_addresses_are_checked_after_resolution(address, listed, refused):
+    try:
+        outbound.check_address(address, private_ok=listed)
+    except outbound.DestinationRefused:
+        assert refused
+    else:
+        assert not refused
