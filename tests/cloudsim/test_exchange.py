@@ -104,3 +104,17 @@ def test_bad_tokens_are_401(consented, http):
     assert exchange(consented, http, "not-a-jwt").status_code == 401
     graph_token = user_token(consented, http, "adele@fabrikam.example", "User.Read")
     assert exchange(consented, http, graph_token).status_code == 401
+
+
+def test_an_undeclared_query_parameter_is_refused_before_the_token_is_looked_at(consented, http):
+    assign(consented, ids.FABRIKAM_ADELE, "user")
+    token = user_token(consented, http, "adele@fabrikam.example")
+    endpoint = consented.acs_resources[ids.CONTOSO_ACS]["endpoint"]
+    r = http.post(
+        f"{endpoint}/access/entra/:exchangeAccessToken?{ACS_API}&scopes=voip",
+        json={},
+        headers={"Authorization": f"Bearer {token}", "x-ms-client-request-id": "c-1"},
+    )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidParameter"
+    assert r.headers["x-ms-client-request-id"] == "c-1" and r.headers["x-ms-request-id"]
+    assert exchange(consented, http, token).status_code == 200
