@@ -1,11 +1,16 @@
-"""Request id middleware: one id per request, echoed in the response and carried by tasks."""
+"""Middleware: health probes and host checks ahead of everything, and the request id."""
 
 from __future__ import annotations
 
+import logging
 import re
+
+from django.core.exceptions import DisallowedHost
+from django.http import HttpResponseBadRequest
 
 from portal.request_context import new_request_id, set_request_id
 
+logger = logging.getLogger("portal.hosts")
 _VALID_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
@@ -26,3 +31,50 @@ class RequestIdMiddleware:
             set_request_id(None)
         response[self.header] = request_id
         return response
+
+
+class HealthProbeMiddleware:
+    """Answer ``/healthz`` and ``/readyz`` before anything reads the ``Host`` header.
+
+    Orchestrators probe with whatever host they like (compose and Kubernetes use the container's
+    own address, ``127.0.0.1:8000``), which is not one of the portal's public names. The probes
+    are served here, first in the chain, so neither host validation nor the HTTPS redirect can
+    turn a healthy process into a failing check. They read nothing of the request.
+    """
+
+    def __init__(self, get_response):
+        from portal import health
+
+        self.get_response = get_response
+        self.probes = {"/healthz": health.healthz, "/readyz": health.readyz}
+
+    def __call__(self, request):
+        probe = self.probes.get(request.path_info)
+        if probe is not None:
+            return probe(request)
+        return self.get_response(request)
+
+
+class AllowedHostMiddleware:
+    """A request for a host the portal does not serve gets a plain 400 and one WARNING line.
+
+    Django raises ``DisallowedHost`` from the first ``request.get_host()``, logs it at ERROR with
+    a traceback and renders the 400 page, whose layout itself needs the host. Checking here,
+    before every other middleware, keeps a scanner's bad ``Host`` from looking like a fault.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            request.get_host()
+        except DisallowedHost:
+            host = request.META.get("HTTP_HOST", "")[:100]
+            logger.warning("Refused a request for host %r (not in DJANGO_ALLOWED_HOSTS)", host)
+            response = HttpResponseBadRequest(
+                "Bad Request: this host name is not served here.\n", content_type="text/plain"
+            )
+            response._has_been_logged = True  # the line above is the one; no django.request line
+            return response
+        return self.get_response(request)
