@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -19,13 +19,44 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+# How long readiness waits for SQLite's write lock: well inside a probe's timeout (4 s).
+SQLITE_PROBE_BUSY_MS = 1000
+
+
 def _check_database() -> str | None:
+    """The database answers and can take a write (answering reads is not enough)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:
         return f"database unreachable: {type(exc).__name__}"
+    try:
+        return _check_writable()
+    except Exception as exc:
+        return f"database cannot write: {type(exc).__name__}: {str(exc)[:120]}"
+
+
+def _check_writable() -> str | None:
+    if connection.vendor == "sqlite":
+        # One writer at a time: take the write lock (BEGIN IMMEDIATE, the connection's
+        # transaction mode) with a short wait, and give it back at once.
+        busy_ms = int(connection.settings_dict.get("OPTIONS", {}).get("timeout", 5) * 1000)
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_PROBE_BUSY_MS}")
+        try:
+            with transaction.atomic():
+                transaction.set_rollback(True)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        return None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('transaction_read_only'), pg_is_in_recovery()")
+            read_only, recovering = cursor.fetchone()
+        if read_only == "on" or recovering:
+            return "database cannot write: the server is read-only (a standby?)"
     return None
 
 
@@ -44,7 +75,7 @@ def _check_broker() -> str | None:
 @never_cache
 @require_GET
 def readyz(request):
-    """The database and the Celery broker answer; 503 naming the failing part otherwise."""
+    """The database takes writes and the Celery broker answers; 503 naming the failing part."""
     checks = {"database": _check_database(), "broker": _check_broker()}
     failing = {name: error for name, error in checks.items() if error}
     body = {

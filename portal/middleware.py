@@ -6,11 +6,13 @@ import logging
 import re
 
 from django.core.exceptions import DisallowedHost
-from django.http import HttpResponseBadRequest
+from django.db import OperationalError
+from django.http import HttpResponse, HttpResponseBadRequest
 
 from portal.request_context import new_request_id, set_request_id
 
 logger = logging.getLogger("portal.hosts")
+logger_db = logging.getLogger("portal.database")
 _VALID_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
@@ -78,3 +80,34 @@ class AllowedHostMiddleware:
             response._has_been_logged = True  # the line above is the one; no django.request line
             return response
         return self.get_response(request)
+
+
+class DatabaseBusyMiddleware:
+    """A write that could not get SQLite's lock in time is a 503 that says so, not a 500.
+
+    SQLite (the demo's database) takes one writer at a time; past the busy timeout
+    (``SQLITE_BUSY_TIMEOUT``) it raises ``OperationalError: database is locked``. Nothing was
+    written (the transaction rolled back), so the person can simply try again.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not (isinstance(exception, OperationalError) and "locked" in str(exception)):
+            return None
+        logger_db.warning(
+            "Database busy: %s %s was refused (%s)", request.method, request.path, exception
+        )
+        response = HttpResponse(
+            "The database is busy with another change and this one could not be saved. "
+            "Nothing was changed; please try again in a moment.\n",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = "5"
+        response._has_been_logged = True
+        return response

@@ -66,3 +66,73 @@ def test_a_disallowed_host_gets_a_plain_400_and_one_warning(client, served_hosts
 def test_an_allowed_host_is_served_as_before(client, served_hosts):
     response = client.get("/accounts/login/", HTTP_HOST="portal.contoso.com", secure=True)
     assert response.status_code == 200
+
+
+@pytest.fixture
+def database_locked_by_another_writer():
+    """Another process holds SQLite's write lock (a long import, a stuck worker)."""
+    import sqlite3
+
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's single-writer lock (the demo's database)")
+    other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    yield
+    other.execute("ROLLBACK")
+    other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_fails_fast_when_the_database_cannot_write(
+    client, database_locked_by_another_writer
+):
+    import time
+
+    started = time.monotonic()
+    response = client.get("/readyz")
+    assert time.monotonic() - started < 3  # inside the probe's 4 s timeout
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"].startswith("database cannot write")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_on_a_locked_database_is_a_clear_503_soon(
+    settings, operator_client, database_locked_by_another_writer
+):
+    import time
+
+    from django.db import connection
+
+    from tenants.models import CustomerTenant
+
+    connection.close()  # reconnect with the demo's busy timeout, shortened for the test
+    settings.DATABASES["default"]["OPTIONS"]["timeout"] = 1
+    started = time.monotonic()
+    response = operator_client.post(
+        "/tenants/add/", {"tenant_ref": "3f2b1c9e-7a4d-4c1e-9a57-0d6e1f2a3b4c"}
+    )
+    assert time.monotonic() - started < 5
+    assert response.status_code == 503
+    assert b"Nothing was changed; please try again" in response.content
+    assert response["Retry-After"] == "5"
+    connection.close()
+    settings.DATABASES["default"]["OPTIONS"]["timeout"] = 5
+    assert not CustomerTenant.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_fails_when_postgresql_is_read_only(client):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's read-only mode")
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    try:
+        response = client.get("/readyz")
+    finally:
+        connection.close()
+    assert response.status_code == 503
+    assert "read-only" in response.json()["checks"]["database"]
