@@ -52,3 +52,14 @@ def test_image_runs_as_a_non_root_user():
     assert users and users[-1] not in {"root", "0"}
     froms = [line for line in dockerfile if line.startswith("FROM ")]
     assert froms[0].startswith("FROM python:3.11-slim")
+
+
+def test_the_image_starts_the_web_server_as_compose_does():
+    import json
+
+    dockerfile = (BASE_DIR / "Dockerfile").read_text().splitlines()
+    cmd = json.loads(
+        next(line for line in dockerfile if line.startswith("CMD ")).removeprefix("CMD ")
+    )
+    assert cmd == _compose()["services"]["web"]["command"]
+    assert "python:portal.gunicorn_conf" in cmd  # the redacting access log
