@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 
 BASE_DIR = Path(__file__).resolve().parent.parent
