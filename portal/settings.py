@@ -15,7 +15,9 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
+from portal import queues
 from portal.msconfig import microsoft_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -191,6 +193,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Queues by who waits (portal/queues.py); a worker started without -Q consumes all of them.
+CELERY_TASK_QUEUES = [Queue(name) for name in queues.ALL]
+CELERY_TASK_DEFAULT_QUEUE = queues.INTERACTIVE
+CELERY_TASK_ROUTES = ("portal.queues.route_task",)
 VERIFY_INTERVAL_MINUTES = env.int("VERIFY_INTERVAL_MINUTES", default=60)
 SYNC_INTERVAL_MINUTES = env.int("SYNC_INTERVAL_MINUTES", default=15)
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=400)

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import yaml
 
+from portal import queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -13,13 +15,13 @@ def _compose() -> dict:
 
 def test_compose_defines_the_production_stack_with_health_checks():
     services = _compose()["services"]
-    for name in ("web", "worker", "beat", "postgres", "redis"):
+    workers = [f"worker-{queue}" for queue in queues.ALL]
+    for name in ("web", *workers, "beat", "postgres", "redis"):
         assert name in services, name
         assert "healthcheck" in services[name], f"{name} has no health check"
     assert "gunicorn" in services["web"]["command"]
-    assert services["worker"]["command"][:4] == ["celery", "-A", "portal", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "portal", "beat"]
-    for name in ("web", "worker", "beat"):
+    for name in ("web", *workers, "beat"):
         assert services[name]["environment"]["DJANGO_ENV"] == "production"
         assert services[name]["environment"]["REDIS_URL"].startswith("redis://redis:")
 
@@ -63,3 +65,14 @@ def test_the_image_starts_the_web_server_as_compose_does():
     )
     assert cmd == _compose()["services"]["web"]["command"]
     assert "python:portal.gunicorn_conf" in cmd  # the redacting access log
+
+
+def test_compose_runs_one_worker_per_queue_each_checked_by_its_own_name():
+    services = _compose()["services"]
+    for queue in queues.ALL:
+        worker = services[f"worker-{queue}"]
+        command = worker["command"]
+        assert command[:4] == ["celery", "-A", "portal", "worker"]
+        assert command[command.index("--queues") + 1] == queue
+        assert command[command.index("--hostname") + 1] == f"{queue}@%h"
+        assert f"--destination {queue}@$$HOSTNAME" in worker["healthcheck"]["test"][1]
