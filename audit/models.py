@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connections, models, transaction
+from django.db import connections, models
 
 from audit.actions import Action
 
@@ -20,21 +20,14 @@ class AuditEventQuerySet(models.QuerySet):
         raise AppendOnlyError("Audit events cannot be deleted.")
 
     def _archive_delete(self) -> int:
-        """Delete for retention only (``audit.services.apply_retention``); see README.
-
-        On PostgreSQL the append-only trigger lets a DELETE through only while the transaction
-        has ``audit.retention = 'on'``; it is switched on for this statement and off again.
-        """
-        connection = connections[self.db]
-        with transaction.atomic(using=self.db):
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL audit.retention = 'on'")
-            deleted = models.QuerySet.delete(self)[0]
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL audit.retention = 'off'")
-        return deleted
+        """Delete for retention only (``audit.services.apply_retention``), where the database
+        has no roles: SQLite. On PostgreSQL the portal's role cannot delete events at all;
+        retention goes through ``audit_delete_archived`` (audit/db_roles.py)."""
+        if connections[self.db].vendor == "postgresql":
+            raise AppendOnlyError(
+                "On PostgreSQL, events are deleted only by audit_delete_archived."
+            )
+        return models.QuerySet.delete(self)[0]
 
 
 class ActorType(models.TextChoices):
@@ -99,3 +92,29 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit events cannot be deleted.")
+
+
+class RetentionBatch(models.Model):
+    """One batch of retention: the events it archives (``first_id``..``last_id`` older than
+    ``cutoff``), the archive file, and when they were deleted.
+
+    Written before the archive, so a run killed at any point is finished by the next one with
+    the same rows and the same file: no event is archived twice. On PostgreSQL the database's
+    ``audit_delete_archived(batch)`` deletes only what a batch names, and only when its cut-off
+    is older than the retention configured at the last migrate.
+    """
+
+    created_at = models.DateTimeField()
+    cutoff = models.DateTimeField()
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    archive = models.CharField(max_length=200)
+    archived = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(null=True)
+    deleted_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"retention batch {self.pk}: events {self.first_id}..{self.last_id}"

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from audit.actions import Action
-from audit.models import ActorType, AuditEvent
+from audit.models import ActorType, AuditEvent, RetentionBatch
 from audit.scrub import scrub
 from portal.request_context import get_request_id
 
@@ -119,76 +119,124 @@ class RetentionResult:
     cutoff: datetime
     archived: int
     deleted: int
-    archive: str  # file name under AUDIT_ARCHIVE_DIR, "" when nothing was old enough
+    archive: str  # the last archive file written under AUDIT_ARCHIVE_DIR, "" when none
+    archives: tuple[str, ...] = ()
 
 
-def _write_archive(events, cutoff: datetime) -> tuple[Path | None, int, int]:
-    """Write ``events`` oldest first to a gzipped JSON-lines file; return it, count, last id.
+def _batch_events(batch: RetentionBatch):
+    return AuditEvent.objects.filter(
+        id__gte=batch.first_id, id__lte=batch.last_id, at__lt=batch.cutoff
+    )
 
-    The file is written under a temporary name and renamed when complete, so a crash never
-    leaves a partial archive that looks finished.
+
+def _write_archive(batch: RetentionBatch) -> int:
+    """Write the batch's events, oldest first, to its gzipped JSON-lines file; return how many.
+
+    Written under a temporary name and renamed when complete, so a file with the final name is
+    always whole; a batch whose file exists (a run killed before the delete) is not written
+    again.
     """
     from audit.export import jsonl_stream
     from audit.selectors import export_rows
 
     directory = Path(settings.AUDIT_ARCHIVE_DIR)
     directory.mkdir(parents=True, exist_ok=True)
-    stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
-    final = directory / f"audit-before-{cutoff:%Y%m%dT%H%M%S}-{stamp}.jsonl.gz"
+    final = directory / batch.archive
+    if final.exists():
+        return _batch_events(batch).count()
     partial = final.with_suffix(".gz.partial")
-    count, last_id = 0, 0
+    count = 0
 
     def counted():
-        nonlocal count, last_id
-        for rows in export_rows(events, oldest_first=True):
+        nonlocal count
+        for rows in export_rows(_batch_events(batch), oldest_first=True):
             count += len(rows)
-            last_id = max(last_id, max(row[0] for row in rows))
             yield rows
 
     with gzip.open(partial, "wt", encoding="utf-8") as archive:
         for chunk in jsonl_stream(counted()):
             archive.write(chunk)
-    if not count:
-        partial.unlink()
-        return None, 0, 0
     os.replace(partial, final)
-    return final, count, last_id
+    return count
+
+
+def _delete_archived(batch: RetentionBatch) -> int:
+    """Delete exactly the batch's events: on PostgreSQL through ``audit_delete_archived``, the
+    one path the portal's role has (audit/db_roles.py); elsewhere through the ORM."""
+    connection = connections[AuditEvent.objects.db]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT audit_delete_archived(%s)", [batch.pk])
+            return int(cursor.fetchone()[0])
+    return _batch_events(batch)._archive_delete()
+
+
+def _finish_batch(batch: RetentionBatch, days: int) -> tuple[int, int]:
+    """Archive (unless already archived), then delete and audit in one transaction."""
+    archived = _write_archive(batch)
+    with transaction.atomic():
+        deleted = _delete_archived(batch)
+        RetentionBatch.objects.filter(pk=batch.pk).update(
+            archived=archived, deleted=deleted, deleted_at=timezone.now()
+        )
+        _record_retention(batch.cutoff, days, archived, deleted, batch.archive, batch=batch)
+    return archived, deleted
+
+
+def _record_retention(cutoff, days, archived, deleted, archive, batch=None) -> None:
+    details = {
+        "cutoff": cutoff.isoformat(),
+        "retention_days": days,
+        "archived": archived,
+        "deleted": deleted,
+        "archive": archive,
+    }
+    if batch is not None:
+        details |= {"batch": batch.pk, "first_id": batch.first_id, "last_id": batch.last_id}
+    record_event(
+        actor=Actor.system("retention"),
+        action=Action.AUDIT_RETENTION_APPLIED,
+        target_type="auditlog",
+        target_label="Audit log retention",
+        details=details,
+    )
 
 
 def apply_retention(*, now: datetime | None = None, days: int | None = None) -> RetentionResult:
     """Archive, then delete, audit events older than ``AUDIT_RETENTION_DAYS``; audited.
 
-    Events are written to a gzipped JSON-lines file under ``AUDIT_ARCHIVE_DIR`` first; only the
-    archived ones (``at`` before the cut-off, id up to the last archived) are then deleted, in
-    batches, through ``AuditEventQuerySet._archive_delete`` (on PostgreSQL the one path the
-    append-only trigger allows). One ``audit.retention_applied`` event records the counts and
-    the file name. Running it again finds nothing more to do.
+    Works in batches of ``RETENTION_BATCH`` events. Each batch is first recorded
+    (``RetentionBatch``: id range, cut-off, file name), then written to its gzipped JSON-lines
+    file under ``AUDIT_ARCHIVE_DIR``, then deleted in the same transaction as its
+    ``audit.retention_applied`` event (counts, file, id range). A run killed at any point leaves
+    every deletion audited; the next run first finishes the batches left open, with their own
+    rows and files, so no event is archived twice. A run with nothing to do records one event
+    with zero counts.
     """
     days = settings.AUDIT_RETENTION_DAYS if days is None else days
     cutoff = (now or timezone.now()) - timedelta(days=days)
-    old = AuditEvent.objects.filter(at__lt=cutoff)
-    path, archived, last_id = _write_archive(old, cutoff)
-    deleted = 0
-    if archived:
-        archived_rows = old.filter(id__lte=last_id)
-        while True:
-            ids = list(archived_rows.order_by("id").values_list("id", flat=True)[:RETENTION_BATCH])
-            if not ids:
-                break
-            deleted += AuditEvent.objects.filter(id__in=ids)._archive_delete()
-    result = RetentionResult(cutoff, archived, deleted, path.name if path else "")
-    with transaction.atomic():
-        record_event(
-            actor=Actor.system("retention"),
-            action=Action.AUDIT_RETENTION_APPLIED,
-            target_type="auditlog",
-            target_label="Audit log retention",
-            details={
-                "cutoff": cutoff.isoformat(),
-                "retention_days": days,
-                "archived": archived,
-                "deleted": deleted,
-                "archive": result.archive,
-            },
+    archived = deleted = 0
+    archives: list[str] = []
+    for batch in RetentionBatch.objects.filter(deleted_at__isnull=True).order_by("id"):
+        a, d = _finish_batch(batch, days)
+        archived, deleted = archived + a, deleted + d
+        archives.append(batch.archive)
+    old = AuditEvent.objects.filter(at__lt=cutoff).order_by("id")
+    while ids := list(old.values_list("id", flat=True)[:RETENTION_BATCH]):
+        stamp = f"{cutoff:%Y%m%dT%H%M%S}"
+        batch = RetentionBatch.objects.create(
+            created_at=timezone.now(),
+            cutoff=cutoff,
+            first_id=ids[0],
+            last_id=ids[-1],
+            archive=f"audit-before-{stamp}-{ids[0]:012d}-{ids[-1]:012d}.jsonl.gz",
         )
-    return result
+        a, d = _finish_batch(batch, days)
+        archived, deleted = archived + a, deleted + d
+        archives.append(batch.archive)
+    if not archives:
+        with transaction.atomic():
+            _record_retention(cutoff, days, 0, 0, "")
+    return RetentionResult(
+        cutoff, archived, deleted, archives[-1] if archives else "", tuple(archives)
+    )

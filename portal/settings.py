@@ -146,6 +146,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not memory, so Celery worker processes started by the tests see the same data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-portal.sqlite3")}
+# PostgreSQL roles (audit/db_roles.py, applied by every migrate, which runs as the owner): the
+# portal's web and workers connect as DATABASE_APP_USER, which may read and append audit events
+# but never change, delete or truncate them; retention deletes through a function owned by
+# AUDIT_RETENTION_ROLE. DATABASE_APP_PASSWORD (or _FILE) sets the app role's password.
+DATABASE_APP_USER = env.str("DATABASE_APP_USER", default="portal_app")
+DATABASE_APP_PASSWORD = env_secret("DATABASE_APP_PASSWORD")
+AUDIT_RETENTION_ROLE = env.str("AUDIT_RETENTION_ROLE", default="portal_audit_retention")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"
 

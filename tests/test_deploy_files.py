@@ -42,6 +42,7 @@ def test_env_example_names_every_secret_the_stack_needs():
     for name in (
         "DJANGO_SECRET_KEY",
         "POSTGRES_PASSWORD",
+        "POSTGRES_APP_PASSWORD",
         "ENTRA_CLIENT_SECRET",
         "DJANGO_ALLOWED_HOSTS",
     ):
@@ -76,3 +77,18 @@ def test_compose_runs_one_worker_per_queue_each_checked_by_its_own_name():
         assert command[command.index("--queues") + 1] == queue
         assert command[command.index("--hostname") + 1] == f"{queue}@%h"
         assert f"--destination {queue}@$$HOSTNAME" in worker["healthcheck"]["test"][1]
+
+
+def test_only_the_one_shot_migrate_connects_as_the_database_owner():
+    services = _compose()["services"]
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    for name, service in services.items():
+        url = service.get("environment", {}).get("DATABASE_URL")
+        if url is None:
+            continue
+        user = url.split("://", 1)[1].split(":", 1)[0]
+        if name == "migrate":
+            assert user == owner
+            assert service["environment"]["DATABASE_APP_USER"] == "portal_app"
+        else:
+            assert user == "portal_app", name

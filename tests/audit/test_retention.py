@@ -76,16 +76,61 @@ def test_the_beat_task_runs_the_service(archive_dir, old_and_new):
 
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
-    reason="the append-only trigger and its retention path exist only on PostgreSQL",
+    reason="the append-only trigger and its retention function exist only on PostgreSQL",
 )
-def test_on_postgresql_retention_passes_the_trigger_that_refuses_other_deletes(
+def test_on_postgresql_retention_deletes_through_the_function_the_trigger_lets_pass(
     archive_dir, old_and_new
 ):
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'audit_event_append_only'")
-        assert cursor.fetchone()[0] == 1
+        cursor.execute(
+            "SELECT r.rolname, p.prosecdef FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner"
+            " WHERE p.proname = 'audit_delete_archived'"
+        )
+        assert cursor.fetchone() == ("portal_audit_retention", True)
     result = apply_retention(now=old_and_new)
     assert result.deleted == 7
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('audit.retention', true)")
-        assert cursor.fetchone()[0] in (None, "", "off")
+    assert AuditEvent.objects.filter(target_label="recent").count() == 3
+
+
+class Killed(BaseException):
+    """The process dying (SIGKILL, OOM) between two steps: nothing after it runs."""
+
+
+def test_a_run_killed_mid_way_is_audited_and_the_rerun_archives_nothing_twice(
+    archive_dir, old_and_new, monkeypatch
+):
+    from audit import services
+
+    old_ids = set(AuditEvent.objects.filter(target_label="old").values_list("pk", flat=True))
+    monkeypatch.setattr(services, "RETENTION_BATCH", 3)
+    real_delete, calls = services._delete_archived, []
+
+    def killed_at_the_second_delete(batch):
+        calls.append(batch.pk)
+        if len(calls) == 2:
+            raise Killed  # after batch 2's archive was written, before its delete
+        return real_delete(batch)
+
+    monkeypatch.setattr(services, "_delete_archived", killed_at_the_second_delete)
+    with pytest.raises(Killed):
+        apply_retention(now=old_and_new)
+    # What the killed run deleted is on the record, with the ids it covered.
+    (first,) = AuditEvent.objects.filter(action=Action.AUDIT_RETENTION_APPLIED)
+    assert first.details["deleted"] == 3
+    gone = old_ids - set(AuditEvent.objects.values_list("pk", flat=True))
+    assert len(gone) == 3
+    assert all(first.details["first_id"] <= pk <= first.details["last_id"] for pk in gone)
+    files = sorted(archive_dir.iterdir())
+    assert len(files) == 2  # batch 2's archive was complete when the run died
+    second_file_written = files[1].stat().st_mtime_ns
+
+    monkeypatch.setattr(services, "_delete_archived", real_delete)
+    rerun = apply_retention(now=old_and_new)
+    assert rerun.deleted == 4
+    assert files[1].stat().st_mtime_ns == second_file_written  # finished, not written again
+    archived_ids = [row["id"] for path in sorted(archive_dir.iterdir()) for row in _read(path)]
+    assert sorted(archived_ids) == sorted(old_ids)  # every old event exactly once
+    assert not AuditEvent.objects.filter(pk__in=old_ids).exists()
+    events = AuditEvent.objects.filter(action=Action.AUDIT_RETENTION_APPLIED)
+    assert sum(event.details["deleted"] for event in events) == 7
+    assert not [path for path in archive_dir.iterdir() if path.name.endswith(".partial")]
