@@ -6,7 +6,11 @@ RUN groupadd --system portal && useradd --system --gid portal --home /app portal
 COPY pyproject.toml constraints.txt ./
 RUN pip install -c constraints.txt . && pip uninstall -y acs-entra-portal || true
 COPY --chown=portal:portal . .
-RUN DJANGO_ENV=development python manage.py collectstatic --no-input -v 0 \
+# Production's static storage (hashed names + staticfiles.json, which production pages need);
+# the settings then want a key and a host: a throwaway key that exists only during this step.
+RUN DJANGO_ENV=production DJANGO_ALLOWED_HOSTS=build \
+    DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    python manage.py collectstatic --no-input -v 0 \
     && mkdir -p /app/var && chown -R portal:portal /app/var /app/staticfiles
 USER portal
 EXPOSE 8000

@@ -200,6 +200,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "portal.beat.HeartbeatScheduler"  # compose checks its heartbeat file
 # Queues by who waits (portal/queues.py); a worker started without -Q consumes all of them.
 CELERY_TASK_QUEUES = [Queue(name) for name in queues.ALL]
 CELERY_TASK_DEFAULT_QUEUE = queues.INTERACTIVE
