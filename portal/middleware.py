@@ -40,20 +40,30 @@ class HealthProbeMiddleware:
 
     Orchestrators probe with whatever host they like (compose and Kubernetes use the container's
     own address, ``127.0.0.1:8000``), which is not one of the portal's public names. The probes
-    are served here, first in the chain, so neither host validation nor the HTTPS redirect can
-    turn a healthy process into a failing check. They read nothing of the request.
+    are served here, ahead of the chain, so neither host validation nor the HTTPS redirect can
+    turn a healthy process into a failing check. They still pass through the middleware that
+    sets the security headers (none of which reads the host), without the HTTPS redirect.
     """
 
     def __init__(self, get_response):
+        from csp.middleware import CSPMiddleware
+        from django.middleware.clickjacking import XFrameOptionsMiddleware
+        from django.middleware.security import SecurityMiddleware
+
         from portal import health
 
         self.get_response = get_response
         self.probes = {"/healthz": health.healthz, "/readyz": health.readyz}
+        security = SecurityMiddleware(XFrameOptionsMiddleware(CSPMiddleware(self._probe)))
+        security.redirect = False  # a probe is never sent to HTTPS (the redirect reads the host)
+        self.serve_probe = security
+
+    def _probe(self, request):
+        return self.probes[request.path_info](request)
 
     def __call__(self, request):
-        probe = self.probes.get(request.path_info)
-        if probe is not None:
-            return probe(request)
+        if request.path_info in self.probes:
+            return self.serve_probe(request)
         return self.get_response(request)
 
 
