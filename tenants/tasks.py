@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
+
+from portal import sweeps
 
 logger = logging.getLogger(__name__)
 
@@ -15,6 +19,8 @@ def verify_tenant(tenant_pk: int, trigger: str = "manual") -> dict | None:
     from tenants.models import CustomerTenant
     from tenants.verification import verify_consent
 
+    if trigger == "periodic":
+        sweeps.started("verify", tenant_pk, interval=_verify_interval())
     tenant = CustomerTenant.objects.filter(pk=tenant_pk).first()
     if tenant is None:
         logger.info("Tenant %s is gone; nothing to verify", tenant_pk)
@@ -25,11 +31,18 @@ def verify_tenant(tenant_pk: int, trigger: str = "manual") -> dict | None:
 
 @shared_task(name="tenants.tasks.verify_all_tenants")
 def verify_all_tenants() -> int:
-    """Beat: queue a periodic check of every tenant that has consented."""
+    """Beat: queue a periodic check of every tenant that has consented, except those still
+    queued from an earlier sweep or checked by one within the interval (portal/sweeps.py).
+    Returns how many were queued."""
     from tenants.models import CheckTrigger, CustomerTenant
     from tenants.services import CONSENTING
 
-    pks = list(CustomerTenant.objects.filter(status__in=CONSENTING).values_list("pk", flat=True))
-    for pk in pks:
+    pks = CustomerTenant.objects.filter(status__in=CONSENTING).values_list("pk", flat=True)
+    due = [pk for pk in pks if sweeps.claim("verify", pk, interval=_verify_interval())]
+    for pk in due:
         verify_tenant.delay(pk, CheckTrigger.PERIODIC)
-    return len(pks)
+    return len(due)
+
+
+def _verify_interval() -> timedelta:
+    return timedelta(minutes=settings.VERIFY_INTERVAL_MINUTES)
