@@ -285,7 +285,17 @@ def test_the_compose_stack_serves_a_journey_and_stops_cleanly(
         # The one-shot command an operator runs in the web container (README).
         stack.run_once(
             "web",
-            ["python", "manage.py", "create_operator", OPERATOR, "--password", OPERATOR_PASSWORD],
+            # An admin: ACS resources are an admin's to add.
+            [
+                "python",
+                "manage.py",
+                "create_operator",
+                OPERATOR,
+                "--role",
+                "admin",
+                "--password",
+                OPERATOR_PASSWORD,
+            ],
         )
         for service in PORTAL_SERVICES:
             stack.wait_healthy(service, timeout=60)
