@@ -113,7 +113,10 @@ UNKNOWN = Explanation(
 
 def code_from(error: str, description: str) -> str:
     """The AADSTS code of a consent error ('AADSTS65004'), or the OAuth error when none."""
-    match = _CODE_RE.search(description or "")
+    # The code is on the first line; Trace ID, Correlation ID and Timestamp follow on lines
+    # separated by CRLF (docs/microsoft/consent-endpoint.md).
+    first = (description or "").splitlines()[0] if description else ""
+    match = _CODE_RE.search(first)
     if match:
         return f"AADSTS{match.group(1)}"
     if error == "access_denied":

@@ -407,8 +407,11 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
         _reject(link, ip, f"This consent link is {link.unavailable_reason}.", {})
     invited = str(link.tenant.tenant_id)
     returned = (params.get("tenant") or "").strip().lower()
-    granted = params.get("admin_consent", "").lower() == "true"
     error = (params.get("error") or "")[:100]
+    # Entra sends admin_consent=True on errors too: an answer that carries `error` is never a
+    # grant, and then `tenant` is often absent (the state already binds the answer to the
+    # invited tenant). See docs/microsoft/consent-endpoint.md.
+    granted = not error and params.get("admin_consent", "").lower() == "true"
     if granted and not returned:
         _reject(link, ip, "This consent answer does not say which organization consented.", {})
     if returned and returned != invited:
@@ -443,9 +446,11 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
             link.error_description = description
             action = Action.CONSENT_DECLINED if declined else Action.CONSENT_FAILED
             status = TenantStatus.DECLINED if declined else TenantStatus.ATTENTION
-            if tenant.status in CONSENTING and declined:
-                status = tenant.status  # a later "no" does not undo an earlier "yes"
-            if not declined:
+            if tenant.status in CONSENTING:
+                # A "no" or a failure on a spare link does not undo an earlier "yes": only a
+                # check that proves otherwise moves a consented tenant.
+                status = tenant.status
+            elif not declined:
                 ConsentCheck.objects.create(
                     tenant=tenant,
                     trigger=CheckTrigger.CALLBACK,
