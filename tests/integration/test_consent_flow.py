@@ -76,12 +76,22 @@ def test_declined_consent_is_recorded(client, operator_client, actor, microsoft)
     tenant.refresh_from_db()
     assert tenant.status == TenantStatus.DECLINED
     link = ConsentLink.objects.get(pk=issued.link.pk)
-    assert (link.outcome, link.error_code, link.error_subcode) == (
-        "declined",
-        "AADSTS65004",
-        "cancel",
-    )
+    assert (link.outcome, link.error_code, link.error_subcode) == ("declined", "AADSTS65004", "")
     assert AuditEvent.objects.filter(action="consent.declined", tenant=tenant).exists()
+
+
+@pytest.mark.django_db
+def test_a_user_without_an_admin_role_gets_the_role_page_and_nothing_is_granted(
+    client, actor, microsoft
+):
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
+    _, page = consent(client, microsoft, issued.token, "megan@fabrikam.example")
+    text = page.content.decode()
+    assert page.status_code == 200 and "AADSTS90094" in text and "Administrator" in text
+    link = ConsentLink.objects.get(pk=issued.link.pk)
+    assert (link.outcome, link.error_code, link.used_at) == ("error", "AADSTS90094", None)
+    assert AuditEvent.objects.filter(action="consent.failed", tenant=tenant).exists()
+    assert not AuditEvent.objects.filter(action="consent.granted").exists()
 
 
 @pytest.mark.django_db
