@@ -120,15 +120,16 @@ class ConsentCheck(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     trigger = models.CharField(max_length=16, choices=CheckTrigger.choices)
     ok = models.BooleanField(default=False)
+    # Microsoft could not answer (429, 5xx, timeout): no verdict, the status was kept.
+    unknown = models.BooleanField(default=False)
     findings = models.JSONField(default=list)
 
     class Meta:
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return (
-            f"Check of {self.tenant} at {self.at:%Y-%m-%d %H:%M} ({'ok' if self.ok else 'failed'})"
-        )
+        verdict = "ok" if self.ok else "unknown" if self.unknown else "failed"
+        return f"Check of {self.tenant} at {self.at:%Y-%m-%d %H:%M} ({verdict})"
 
 
 class CustomerGroup(models.Model):

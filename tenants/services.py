@@ -479,7 +479,7 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
         )
         if granted:
             tenant_pk = tenant.pk
-            transaction.on_commit(lambda: _enqueue_verification(tenant_pk, CheckTrigger.CALLBACK))
+            transaction.on_commit(lambda: enqueue_verification(tenant_pk, CheckTrigger.CALLBACK))
     return CallbackResult(link=link, tenant=tenant, outcome=link.outcome, explanation=explanation)
 
 
@@ -496,11 +496,14 @@ def _consent_error_finding(explanation: aadsts.Explanation, description: str) ->
     }
 
 
-def _enqueue_verification(tenant_pk: int, trigger: str) -> None:
+def enqueue_verification(
+    tenant_pk: int, trigger: str, *, attempt: int = 0, countdown: int = 0
+) -> None:
+    """Queue a verification (call it on commit); a broker outage is logged, never raised."""
     from tenants.tasks import verify_tenant
 
     try:
-        verify_tenant.delay(tenant_pk, trigger)
+        verify_tenant.apply_async((tenant_pk, trigger, attempt), countdown=countdown or None)
     except Exception:  # the broker being down must not break the customer admin's page
         logger.exception("Could not enqueue verification of tenant %s", tenant_pk)
 

@@ -19,7 +19,7 @@ from audit.services import Actor, record_event
 from tenants import graph
 from tenants.aadsts import ACS_CLIENTS_SP_COMMAND
 from tenants.models import CheckTrigger, ConsentCheck, CustomerGroup, CustomerTenant, TenantStatus
-from tenants.services import CONSENTING, callback_url, move_status
+from tenants.services import CONSENTING, callback_url, enqueue_verification, move_status
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,8 +31,30 @@ ENTERPRISE_APP_PATH = (
 )
 
 
-def finding(check: str, ok: bool, detail: str, remedy: str = "") -> dict:
-    return {"check": check, "ok": ok, "detail": detail, "remedy": "" if ok else remedy}
+# A check that Microsoft could not answer is retried after these delays (seconds), then left
+# to the periodic sweep: soon enough that a throttled minute does not last an hour.
+RETRY_DELAYS = (60, 300, 900)
+
+
+def finding(check: str, ok: bool, detail: str, remedy: str = "", *, unknown: bool = False) -> dict:
+    """One check's result. ``unknown``: Microsoft gave no answer (no verdict either way)."""
+    found = {"check": check, "ok": ok, "detail": detail, "remedy": "" if ok else remedy}
+    if unknown:
+        found["unknown"] = True
+    return found
+
+
+def _graph_failure(check: str, error: graph.GraphError, remedy: str = "") -> dict:
+    """A finding for a failed Graph call: transient errors are unknown, not failures."""
+    if error.permanent:
+        return finding(check, False, f"Graph could not answer: {error}", remedy)
+    return finding(
+        check,
+        False,
+        f"Microsoft could not be reached: {error}",
+        "Microsoft was unavailable; the next check retries soon. " + remedy,
+        unknown=True,
+    )
 
 
 class _Stop(Exception):
@@ -43,10 +65,7 @@ def _ask(findings: list[dict], check: str, remedy: str, call: Callable[[], T]) -
     try:
         return call()
     except graph.GraphError as error:
-        detail = f"Graph could not answer: {error}"
-        if not error.permanent:
-            remedy = "Microsoft was unavailable; the next check retries. " + remedy
-        findings.append(finding(check, False, detail, remedy))
+        findings.append(_graph_failure(check, error, remedy))
         raise _Stop from error
 
 
@@ -125,14 +144,7 @@ def collect_findings(tenant: CustomerTenant) -> tuple[list[dict], dict]:
                 if groups:
                     findings.extend(_group_findings(tid, acs_sp.id, groups, facts))
             except graph.GraphError as error:
-                findings.append(
-                    finding(
-                        "graph",
-                        False,
-                        f"Graph could not answer: {error}",
-                        "The next check retries.",
-                    )
-                )
+                findings.append(_graph_failure("graph", error))
     except _Stop:
         pass
     return findings, facts
@@ -200,26 +212,34 @@ def _group_findings(tid: str, acs_sp_id: str, groups: dict[str, str], facts: dic
     return out
 
 
+def verdict(findings: list[dict]) -> str:
+    """'ok', 'failed' (a definite answer says no) or 'unknown' (only silence says no)."""
+    if findings and all(f["ok"] for f in findings):
+        return "ok"
+    if any(not f["ok"] and not f.get("unknown") for f in findings):
+        return "failed"
+    return "unknown"
+
+
 def verify_consent(
-    *, tenant: CustomerTenant, trigger: str = CheckTrigger.MANUAL, actor: Actor | None = None
+    *,
+    tenant: CustomerTenant,
+    trigger: str = CheckTrigger.MANUAL,
+    actor: Actor | None = None,
+    attempt: int = 0,
 ) -> ConsentCheck:
     """Check the tenant through Graph, store a ConsentCheck and move the status.
 
-    All checks pass → ``verified``. A failure → ``attention`` once the tenant has consented
-    (an invited or declined tenant keeps its status). Graph errors become findings.
+    All checks pass → ``verified``. A definite failure → ``attention`` once the tenant has
+    consented (an invited or declined tenant keeps its status). When Microsoft could not answer
+    (throttled, 5xx, timeout) the check is *unknown*: the status stays, and the check is
+    retried after ``RETRY_DELAYS[attempt]`` (``attempt`` counts the retries so far).
     """
     try:
         findings, facts = collect_findings(tenant)
     except graph.GraphError as error:
-        findings, facts = (
-            [
-                finding(
-                    "graph", False, f"Graph could not answer: {error}", "The next check retries."
-                )
-            ],
-            {},
-        )
-    ok = bool(findings) and all(f["ok"] for f in findings)
+        findings, facts = [_graph_failure("graph", error)], {}
+    result = verdict(findings)
     actor = actor or Actor.system(f"verification ({trigger})")
     with transaction.atomic():
         tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
@@ -233,21 +253,33 @@ def verify_consent(
             CustomerGroup.objects.filter(tenant=tenant, object_id=gid).update(
                 display_name=name, last_seen_at=now
             )
-        if ok:
+        if result == "ok":
             new = TenantStatus.VERIFIED
-        elif tenant.status in CONSENTING:
+        elif result == "failed" and tenant.status in CONSENTING:
             new = TenantStatus.ATTENTION
-        else:
+        else:  # unknown: only a definite answer changes the status
             new = tenant.status
         moved = move_status(tenant, new)
-        tenant.last_verified_at = now
+        if result != "unknown":
+            tenant.last_verified_at = now
         tenant.save()
         check = ConsentCheck.objects.create(
-            tenant=tenant, trigger=trigger, ok=ok, findings=findings
+            tenant=tenant,
+            trigger=trigger,
+            ok=result == "ok",
+            unknown=result == "unknown",
+            findings=findings,
         )
+        action = {
+            "ok": Action.CONSENT_VERIFIED,
+            "failed": Action.CONSENT_CHECK_FAILED,
+            "unknown": Action.CONSENT_CHECK_UNKNOWN,
+        }[result]
+        retrying = result == "unknown" and attempt < len(RETRY_DELAYS)
+        retry_in = RETRY_DELAYS[attempt] if retrying else 0
         record_event(
             actor=actor,
-            action=Action.CONSENT_VERIFIED if ok else Action.CONSENT_CHECK_FAILED,
+            action=action,
             target=tenant,
             tenant=tenant,
             details={
@@ -255,8 +287,16 @@ def verify_consent(
                 "trigger": trigger,
                 "failed": [f["check"] for f in findings if not f["ok"]],
                 "status": moved,
+                **({"retry_in_seconds": retry_in} if result == "unknown" else {}),
             },
         )
+        if retry_in:
+            tenant_pk = tenant.pk
+            transaction.on_commit(
+                lambda: enqueue_verification(
+                    tenant_pk, trigger, attempt=attempt + 1, countdown=retry_in
+                )
+            )
     return check
 
 

@@ -198,6 +198,7 @@ HELPERS = {
     "tenants.services.find_link": "reads a link",
     "tenants.services.build_admin_consent_url": "builds a URL",
     "tenants.services.read_state": "verifies a signed value",
+    "tenants.services.enqueue_verification": "queues a task on commit; changes no row",
     "assignments.services.parse_client_ids": "parses input",
     "assignments.services.check_principal": "validates input (and asks Graph for users)",
     "assignments.services.find_user": "reads Graph",

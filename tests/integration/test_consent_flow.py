@@ -12,7 +12,7 @@ from audit.services import Actor
 from cloudsim import ids
 from tenants.models import ConsentLink, CustomerTenant, TenantStatus
 from tenants.tasks import verify_all_tenants
-from tenants.verification import verify_consent
+from tenants.verification import RETRY_DELAYS, verify_consent
 from tests.support.microsoft import (
     answer_at_microsoft,
     consent,
@@ -163,16 +163,52 @@ def test_graph_throttling_and_server_errors_are_retried(client, actor, microsoft
 
 
 @pytest.mark.django_db
-def test_graph_outage_becomes_a_finding_not_a_crash(client, actor, microsoft):
+def test_four_graph_429s_keep_a_verified_tenant_verified_and_a_retry_settles_it(
+    client, operator_client, actor, microsoft, eager_celery, django_capture_on_commit_callbacks
+):
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
+    consent(client, microsoft, issued.token, "admin@fabrikam.example")
+    assert verify_consent(tenant=tenant).ok
+    microsoft.set_fault("429", service="graph", path="/v1.0/organization", arg=0, times=4)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        unknown = verify_consent(tenant=tenant, trigger="periodic")
+        tenant.refresh_from_db()
+        assert tenant.status == TenantStatus.VERIFIED  # not "attention" for an hour
+        assert unknown.unknown and not unknown.ok
+        page = operator_client.get(f"/tenants/{tenant.pk}/").content.decode()
+        assert "could not be reached" in page and "Verified" in page
+    assert len(callbacks) == 1  # the retry, soon, not at the next periodic sweep
+    latest = tenant.checks.first()
+    assert latest.pk != unknown.pk and latest.ok and not latest.unknown
+    assert AuditEvent.objects.filter(action="consent.check_unknown", tenant=tenant).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_graph_outage_is_unknown_and_the_retries_stop(
+    client, actor, microsoft, eager_celery, django_capture_on_commit_callbacks
+):
     tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
     consent(client, microsoft, issued.token, "admin@fabrikam.example")
     assert verify_consent(tenant=tenant).ok
     microsoft.set_fault("503", service="graph", path="/v1.0/servicePrincipals")
-    check = verify_consent(tenant=tenant)
+    with django_capture_on_commit_callbacks(execute=True):
+        check = verify_consent(tenant=tenant)
     tenant.refresh_from_db()
-    assert not check.ok and tenant.status == TenantStatus.ATTENTION
+    assert not check.ok and check.unknown and tenant.status == TenantStatus.VERIFIED
     bad = next(f for f in check.findings if not f["ok"])
     assert "next check retries" in bad["remedy"]
+    assert tenant.checks.filter(unknown=True).count() == 1 + len(RETRY_DELAYS)
+
+
+@pytest.mark.django_db
+def test_a_definite_failure_beside_an_unknown_one_still_needs_attention(client, actor, microsoft):
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
+    consent(client, microsoft, issued.token, "admin@fabrikam.example")
+    assert verify_consent(tenant=tenant).ok
+    microsoft.admin("DELETE", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
+    check = verify_consent(tenant=tenant)
+    tenant.refresh_from_db()
+    assert not check.unknown and tenant.status == TenantStatus.ATTENTION
 
 
 @pytest.mark.django_db
