@@ -63,9 +63,10 @@ def _known() -> dict[str, Explanation]:
             "An administrator must consent",
             "The account you signed in with may not grant these permissions for the whole "
             "organization.",
-            "Sign in as a Global Administrator or Privileged Role Administrator (an Application "
-            "or Cloud Application Administrator cannot grant Microsoft Graph application "
-            "permissions) and open the consent link again.",
+            "Sign in as a Global Administrator or Privileged Role Administrator and open the "
+            "consent link again. An Application or Cloud Application Administrator cannot "
+            "grant Microsoft Graph application permissions: they can accept a standard-level "
+            f"link, which asks only the VoIP permissions; ask {operator} for one.",
         ),
         "AADSTS90008": Explanation(
             "AADSTS90008",

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from audit.services import client_ip
 from portal.roles import public
 from tenants import aadsts, ratelimit, services
-from tenants.models import ConsentOutcome
+from tenants.models import ConsentOutcome, VerificationLevel
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,34 @@ def _consent_scopes() -> list[tuple[str, str]]:
     ]
 
 
+# What a deep link adds: Microsoft Graph read application permissions (docs/microsoft/graph.md).
+GRAPH_PERMISSIONS = [
+    (
+        "Application.Read.All",
+        "Read the enterprise applications of your organization, to check that the app, Azure "
+        "Communication Services Clients and the consent are in place.",
+    ),
+    (
+        "DelegatedPermissionGrant.Read.All",
+        "Read which delegated permissions were granted, to check the VoIP consent.",
+    ),
+    ("Organization.Read.All", "Read your organization's name and verified domains."),
+    (
+        "Group.Read.All",
+        "Read the groups given access, and whether they are assigned to Azure Communication "
+        "Services Clients.",
+    ),
+    ("User.Read.All", "Read the users given access (name and sign-in name)."),
+]
+ROLES_BY_LEVEL = {
+    VerificationLevel.STANDARD: "a Global Administrator, an Application Administrator or a "
+    "Cloud Application Administrator",
+    VerificationLevel.DEEP: "a Global Administrator or a Privileged Role Administrator (an "
+    "Application or Cloud Application Administrator cannot grant Microsoft Graph application "
+    "permissions)",
+}
+
+
 @public
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -95,6 +123,9 @@ def consent_landing(request, token: str):
             "operator": settings.OPERATOR_NAME,
             "app_id": settings.ENTRA_CLIENT_ID,
             "scopes": _consent_scopes(),
+            "deep": link.verification_level == VerificationLevel.DEEP,
+            "graph_permissions": GRAPH_PERMISSIONS,
+            "roles": ROLES_BY_LEVEL[link.verification_level],
             "acs_command": aadsts.ACS_CLIENTS_SP_COMMAND,
         },
     )

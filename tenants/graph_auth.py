@@ -221,6 +221,14 @@ def acquire_app_token(*, tenant_id: str, scopes: list[str] | None = None) -> str
     return call_with_retries(attempt, what=f"token for {tenant_id}")
 
 
+def probe_app_token(*, tenant_id: str) -> None:
+    """Ask Entra for a fresh app-only token (never one from the cache): the answer itself says
+    whether the operator app has a service principal in the tenant (AADSTS7000229 when not),
+    with no Graph permission needed. docs/microsoft/consent-roles.md"""
+    forget_tenant(str(tenant_id))
+    acquire_app_token(tenant_id=tenant_id)
+
+
 def acquire_user_token_by_password(
     *, tenant_id: str, username: str, password: str, scopes: list[str]
 ) -> str:

@@ -15,6 +15,19 @@ class TenantStatus(models.TextChoices):
     REVOKED = "revoked", "Revoked"
 
 
+class VerificationLevel(models.TextChoices):
+    """What consent asks and so what can be checked (docs/microsoft/consent-roles.md)."""
+
+    STANDARD = "standard", "Standard"
+    DEEP = "deep", "Deep"
+
+
+def level_field() -> models.CharField:
+    return models.CharField(
+        max_length=8, choices=VerificationLevel.choices, default=VerificationLevel.DEEP
+    )
+
+
 class CustomerTenant(models.Model):
     """An Entra ID tenant whose users may exchange Entra tokens for ACS tokens.
 
@@ -34,6 +47,8 @@ class CustomerTenant(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     last_verified_at = models.DateTimeField(null=True, blank=True)
+    # The level of the last consent granted: it decides which checks can run.
+    verification_level = level_field()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -66,6 +81,7 @@ class ConsentLink(models.Model):
         choices=[("v1", "v1 (app registration)"), ("v2", "v2 (.default scope)")],
         default="v1",
     )
+    verification_level = level_field()
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -82,6 +98,8 @@ class ConsentLink(models.Model):
     error_code = models.CharField(max_length=100, blank=True)
     error_subcode = models.CharField(max_length=100, blank=True)
     error_description = models.TextField(blank=True)
+    # The scopes a v2 answer echoed on success (space-separated, as Entra sends them).
+    granted_scopes = models.CharField(max_length=1000, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -119,6 +137,7 @@ class ConsentCheck(models.Model):
     tenant = models.ForeignKey(CustomerTenant, on_delete=models.CASCADE, related_name="checks")
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     trigger = models.CharField(max_length=16, choices=CheckTrigger.choices)
+    level = level_field()
     ok = models.BooleanField(default=False)
     # Microsoft could not answer (429, 5xx, timeout): no verdict, the status was kept.
     unknown = models.BooleanField(default=False)

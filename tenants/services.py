@@ -34,11 +34,16 @@ from tenants.models import (
     CustomerGroup,
     CustomerTenant,
     TenantStatus,
+    VerificationLevel,
 )
 
 logger = logging.getLogger(__name__)
 
 STATE_SALT = "tenants.consent-state"
+# The ACS Clients delegated permissions as a v2 request names them
+# (docs/microsoft/consent-roles.md).
+ACS_CLIENTS_SCOPE_BASE = "https://communication.azure.com/clients"
+ACS_CLIENTS_SCOPES = ("VoIP", "VoIP.Join")
 CONSENTING = (TenantStatus.CONSENTED, TenantStatus.VERIFIED, TenantStatus.ATTENTION)
 S = TenantStatus
 TRANSITIONS: dict[str, set[str]] = {
@@ -161,15 +166,23 @@ def issue_consent_link(
     note: str = "",
     days: int | None = None,
     version: str = "v1",
+    level: str = "",
     replaces: ConsentLink | None = None,
 ) -> IssuedLink:
     """Create a consent link; the token (256 random bits) is returned once and stored hashed.
 
+    ``level``: ``standard`` or ``deep`` (default: the portal's ``VERIFICATION_LEVEL``); a
+    standard link always uses the v2 endpoint, which alone can ask for named scopes.
     ``replaces``: a link of the same tenant revoked in the same step (re-issue), recorded in
     the one ``consent.link_created`` event.
     """
     if version not in ("v1", "v2"):
         raise TenantError("The consent version must be v1 or v2.")
+    level = level or settings.VERIFICATION_LEVEL
+    if level not in VerificationLevel.values:
+        raise TenantError("The verification level must be standard or deep.")
+    if level == VerificationLevel.STANDARD:
+        version = "v2"
     days = days or settings.CONSENT_LINK_DAYS
     if not 1 <= days <= 90:
         raise TenantError("A consent link lives between 1 and 90 days.")
@@ -187,6 +200,7 @@ def issue_consent_link(
             admin_email=admin_email.strip(),
             note=note.strip(),
             consent_version=version,
+            verification_level=level,
             created_by=actor.user,
             expires_at=timezone.now() + timedelta(days=days),
         )
@@ -199,6 +213,7 @@ def issue_consent_link(
                 "link": link.pk,
                 "expires_at": link.expires_at.isoformat(),
                 "version": version,
+                "level": level,
                 "admin_email": link.admin_email,
                 **details,
             },
@@ -233,6 +248,7 @@ def reissue_consent_link(*, actor: Actor, link: ConsentLink) -> IssuedLink:
         admin_email=link.admin_email,
         note=link.note,
         version=link.consent_version,
+        level=link.verification_level,
         replaces=link,
     )
 
@@ -306,11 +322,21 @@ def open_consent_link(*, token: str, ip: str | None = None) -> ConsentLink:
     return link
 
 
-def build_admin_consent_url(*, tenant_id: str, state: str, version: str = "v1") -> str:
-    """Microsoft's admin consent URL for the operator app in ``tenant_id``."""
+def build_admin_consent_url(
+    *, tenant_id: str, state: str, version: str = "v1", level: str = VerificationLevel.DEEP
+) -> str:
+    """Microsoft's admin consent URL for the operator app in ``tenant_id``.
+
+    Standard: the v2 endpoint naming only the ACS Clients delegated scopes, which a Global,
+    Application or Cloud application admin may grant; deep: every permission of the app
+    registration (v1, or v2 ``.default``). docs/microsoft/consent-endpoint.md
+    """
     host = settings.ENTRA_AUTHORITY_HOST.rstrip("/")
     params = {"client_id": settings.ENTRA_CLIENT_ID}
-    if version == "v2":
+    if level == VerificationLevel.STANDARD:
+        params["scope"] = " ".join(f"{ACS_CLIENTS_SCOPE_BASE}/{s}" for s in ACS_CLIENTS_SCOPES)
+        path = f"{host}/{tenant_id}/v2.0/adminconsent"
+    elif version == "v2":
         params["scope"] = "https://graph.microsoft.com/.default"
         path = f"{host}/{tenant_id}/v2.0/adminconsent"
     else:
@@ -339,7 +365,10 @@ def start_admin_consent(*, token: str, ip: str | None = None) -> str:
             details={"link": link.pk, "version": link.consent_version},
         )
     return build_admin_consent_url(
-        tenant_id=str(link.tenant.tenant_id), state=state, version=link.consent_version
+        tenant_id=str(link.tenant.tenant_id),
+        state=state,
+        version=link.consent_version,
+        level=link.verification_level,
     )
 
 
@@ -436,6 +465,8 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
         if granted:
             link.outcome, link.used_at = ConsentOutcome.GRANTED, timezone.now()
             link.error_code = link.error_subcode = link.error_description = ""
+            link.granted_scopes = " ".join((params.get("scope") or "").split())[:1000]
+            tenant.verification_level = link.verification_level
             action, status = Action.CONSENT_GRANTED, TenantStatus.CONSENTED
         else:
             code = aadsts.code_from(error, description)
@@ -474,6 +505,8 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
                 "error": error,
                 "error_code": link.error_code,
                 "error_subcode": subcode,
+                "level": link.verification_level,
+                "scope": link.granted_scopes,
                 "status": moved,
             },
         )

@@ -18,7 +18,15 @@ from audit.actions import Action
 from audit.services import Actor, record_event
 from tenants import graph
 from tenants.aadsts import ACS_CLIENTS_SP_COMMAND
-from tenants.models import CheckTrigger, ConsentCheck, CustomerGroup, CustomerTenant, TenantStatus
+from tenants.models import (
+    CheckTrigger,
+    ConsentCheck,
+    ConsentOutcome,
+    CustomerGroup,
+    CustomerTenant,
+    TenantStatus,
+    VerificationLevel,
+)
 from tenants.services import CONSENTING, callback_url, enqueue_verification, move_status
 
 logger = logging.getLogger(__name__)
@@ -82,8 +90,62 @@ def _group_ids(tenant: CustomerTenant) -> dict[str, str]:
     return groups
 
 
+# What a standard consent gives no way to check (no Graph permission), shown on the tenant page.
+NOT_CHECKED_AT_STANDARD = (
+    "the admin consent grant itself (consentType AllPrincipals with VoIP), read from Graph",
+    "that Azure Communication Services Clients is present (consent fails with AADSTS650052 "
+    "without it, so a granted consent implies it was there then)",
+    "the organization's name and verified domains",
+    "that each group the portal uses is assigned to the ACS Clients enterprise application",
+)
+
+
+def _standard_findings(tenant: CustomerTenant) -> list[dict]:
+    """What standard consent allows: an app-only token probe and the scopes Entra echoed."""
+    tid, findings = str(tenant.tenant_id), []
+    try:
+        _ask(
+            findings,
+            "app_token",
+            "The operator app has no service principal in this tenant: admin consent was never "
+            "given or was removed. Send the tenant's admin a consent link.",
+            lambda: graph.probe_app_token(tenant_id=tid),
+        )
+    except _Stop:
+        return findings
+    findings.append(
+        finding(
+            "app_token",
+            True,
+            "Entra issued the operator app a token for this tenant, so its service principal "
+            "is there.",
+        )
+    )
+    link = (
+        tenant.consent_links.filter(outcome=ConsentOutcome.GRANTED, used_at__isnull=False)
+        .order_by("-used_at")
+        .first()
+    )
+    echoed = {s.rpartition("/")[2] for s in (link.granted_scopes if link else "").split()}
+    missing = [s for s in REQUIRED_SCOPES if s not in echoed]
+    findings.append(
+        finding(
+            "consent_scopes",
+            not missing,
+            f"Microsoft's consent answer of {link.used_at:%Y-%m-%d %H:%M} granted "
+            f"{', '.join(sorted(echoed)) or 'nothing'}."
+            if link
+            else "No granted consent answer is on record.",
+            "Send the tenant's admin a new consent link and ask them to accept it.",
+        )
+    )
+    return findings
+
+
 def collect_findings(tenant: CustomerTenant) -> tuple[list[dict], dict]:
-    """Run the Graph checks of one tenant. Returns (findings, facts read from Graph)."""
+    """Run the checks of one tenant's level. Returns (findings, facts read from Graph)."""
+    if tenant.verification_level == VerificationLevel.STANDARD:
+        return _standard_findings(tenant), {}
     tid, findings, facts = str(tenant.tenant_id), [], {}
     consent_remedy = "Send the tenant's admin a consent link and ask them to accept it."
     try:
@@ -235,6 +297,7 @@ def verify_consent(
     (throttled, 5xx, timeout) the check is *unknown*: the status stays, and the check is
     retried after ``RETRY_DELAYS[attempt]`` (``attempt`` counts the retries so far).
     """
+    tenant = CustomerTenant.objects.get(pk=tenant.pk)  # the level and groups as stored now
     try:
         findings, facts = collect_findings(tenant)
     except graph.GraphError as error:
@@ -266,6 +329,7 @@ def verify_consent(
         check = ConsentCheck.objects.create(
             tenant=tenant,
             trigger=trigger,
+            level=tenant.verification_level,
             ok=result == "ok",
             unknown=result == "unknown",
             findings=findings,
@@ -285,6 +349,7 @@ def verify_consent(
             details={
                 "check": check.pk,
                 "trigger": trigger,
+                "level": tenant.verification_level,
                 "failed": [f["check"] for f in findings if not f["ok"]],
                 "status": moved,
                 **({"retry_in_seconds": retry_in} if result == "unknown" else {}),

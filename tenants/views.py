@@ -14,7 +14,7 @@ from audit.services import Actor
 from portal.roles import require_role
 from tenants import graph, services, verification
 from tenants.forms import ConsentLinkForm, GroupAddForm, TenantCreateForm, TenantFilterForm
-from tenants.models import ConsentLink, CustomerGroup, CustomerTenant
+from tenants.models import ConsentLink, CustomerGroup, CustomerTenant, VerificationLevel
 from tenants.services import TenantError
 
 TENANTS_PER_PAGE = 50
@@ -82,6 +82,9 @@ def _detail_context(request, tenant: CustomerTenant) -> dict:
         "group_results": group_results,
         "group_error": group_error,
         "can_pick_groups": tenant.status in services.CONSENTING,
+        "not_checked": verification.NOT_CHECKED_AT_STANDARD
+        if tenant.verification_level == VerificationLevel.STANDARD
+        else (),
     }
 
 
@@ -148,6 +151,7 @@ def link_create(request, pk: int):
         note=data["note"],
         days=data["days"],
         version=data["version"],
+        level=data["level"],
     )
     emailed_to = ""
     if data["send_email"]:

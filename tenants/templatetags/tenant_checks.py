@@ -11,6 +11,7 @@ LABELS = {
     "operator_sp": "Operator app in the tenant",
     "acs_clients_sp": "ACS Clients service principal",
     "delegated_grant": "VoIP permission granted (AllPrincipals)",
+    "consent_scopes": "VoIP granted in Microsoft's consent answer",
     "graph": "Microsoft Graph",
     "configuration": "Configuration",
     "multitenant": "App is multitenant",

@@ -266,3 +266,36 @@ def test_v2_consent_and_a_dropped_connection(client, actor, microsoft):
     assert "consent was granted" in client.get(f"{back.path}?{back.query}").content.decode()
     microsoft.set_fault("drop", service="graph", path="/v1.0/organization", times=1)
     assert verify_consent(tenant=tenant).ok
+
+
+@pytest.mark.django_db
+def test_an_application_admin_consents_at_the_standard_level_and_the_tenant_is_verified(
+    client, operator_client, actor, microsoft
+):
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID, level="standard")
+    _, page = consent(client, microsoft, issued.token, "appadmin@fabrikam.example")
+    assert "consent was granted" in page.content.decode()
+    link = ConsentLink.objects.get(pk=issued.link.pk)
+    assert "https://communication.azure.com/clients/VoIP" in link.granted_scopes.split()
+    check = verify_consent(tenant=tenant)
+    assert check.ok and check.level == "standard", check.findings
+    assert [f["check"] for f in check.findings] == ["app_token", "consent_scopes"]
+    tenant.refresh_from_db()
+    assert tenant.status == TenantStatus.VERIFIED and tenant.verification_level == "standard"
+    detail = operator_client.get(f"/tenants/{tenant.pk}/").content.decode()
+    assert "Not checked at the standard level" in detail and "deep" in detail
+    # Revoked consent shows up at the next check: Entra refuses the token probe.
+    microsoft.admin("DELETE", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
+    check = verify_consent(tenant=tenant, trigger="periodic")
+    tenant.refresh_from_db()
+    assert not check.ok and not check.unknown and tenant.status == TenantStatus.ATTENTION
+    assert "AADSTS7000229" in check.findings[0]["detail"]
+
+
+@pytest.mark.django_db
+def test_an_application_admin_cannot_accept_a_deep_link_and_is_told_why(client, actor, microsoft):
+    _, issued = invite(actor, ids.FABRIKAM_TENANT_ID, level="deep")
+    _, page = consent(client, microsoft, issued.token, "appadmin@fabrikam.example")
+    text = page.content.decode()
+    assert "AADSTS90094" in text and "standard-level" in text
+    assert ConsentLink.objects.get(pk=issued.link.pk).outcome == "error"
