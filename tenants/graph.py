@@ -31,14 +31,17 @@ from tenants.graph_auth import (
     GRAPH_SCOPES,
     GraphError,
     MsalCredential,
+    UserSignIn,
     acquire_app_token,
     acquire_user_token_by_password,
+    finish_user_sign_in,
     forget_tenant,
     normalize_guid,
     probe_app_token,
     reset_token_caches,
     resolve_tenant,
     should_retry,
+    start_user_sign_in,
 )
 from tenants.graph_models import (
     Application,
@@ -60,10 +63,12 @@ __all__ = [
     "PermissionGrant",
     "ServicePrincipal",
     "User",
+    "UserSignIn",
     "acquire_app_token",
     "acquire_user_token_by_password",
     "create_service_principal",
     "find_service_principal",
+    "finish_user_sign_in",
     "get_application",
     "get_group",
     "get_organization",
@@ -76,6 +81,7 @@ __all__ = [
     "resolve_tenant",
     "search_groups",
     "search_users",
+    "start_user_sign_in",
     "user_group_ids",
 ]
 

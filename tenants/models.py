@@ -168,3 +168,29 @@ class CustomerGroup(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class UserTest(models.Model):
+    """A customer user's test: sign in with the VoIP scope, then one token exchange at ACS.
+
+    Only the outcome is kept: the user's tokens are used once and never stored.
+    """
+
+    tenant = models.ForeignKey(CustomerTenant, on_delete=models.CASCADE, related_name="user_tests")
+    link = models.ForeignKey(
+        ConsentLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    user_upn = models.CharField(max_length=256, blank=True)
+    user_oid = models.CharField(max_length=64, blank=True)
+    signed_in = models.BooleanField(default=False)  # a token with the VoIP scope was issued
+    resource = models.CharField(max_length=256, blank=True)
+    exchanged = models.BooleanField(null=True)  # None: no exchange was attempted
+    ok = models.BooleanField(default=False)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"User test of {self.tenant} at {self.at:%Y-%m-%d %H:%M}"

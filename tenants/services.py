@@ -34,8 +34,10 @@ from tenants.models import (
     CustomerGroup,
     CustomerTenant,
     TenantStatus,
+    UserTest,
     VerificationLevel,
 )
+from tenants.names import clean_name
 
 logger = logging.getLogger(__name__)
 
@@ -539,6 +541,52 @@ def enqueue_verification(
         verify_tenant.apply_async((tenant_pk, trigger, attempt), countdown=countdown or None)
     except Exception:  # the broker being down must not break the customer admin's page
         logger.exception("Could not enqueue verification of tenant %s", tenant_pk)
+
+
+# --- user tests -------------------------------------------------------------------------------
+
+
+def record_user_test(
+    *,
+    link: ConsentLink,
+    ip: str | None = None,
+    user_upn: str = "",
+    user_oid: str = "",
+    signed_in: bool,
+    resource: str = "",
+    exchanged: bool | None = None,
+    ok: bool,
+    detail: str,
+) -> UserTest:
+    """Store the outcome of a customer user's test (never a token) with its audit event."""
+    tenant = link.tenant
+    with transaction.atomic():
+        test = UserTest.objects.create(
+            tenant=tenant,
+            link=link,
+            user_upn=clean_name(user_upn),
+            user_oid=clean_name(user_oid, 64),
+            signed_in=signed_in,
+            resource=clean_name(resource),
+            exchanged=exchanged,
+            ok=ok,
+            detail=detail[:2000],
+        )
+        record_event(
+            actor=Actor.customer_admin(tenant_label=str(tenant), ip=ip),
+            action=Action.CONSENT_USER_TESTED,
+            target=tenant,
+            tenant=tenant,
+            details={
+                "link": link.pk,
+                "user": test.user_upn,
+                "signed_in": signed_in,
+                "resource": test.resource,
+                "exchanged": exchanged,
+                "ok": ok,
+            },
+        )
+    return test
 
 
 # --- customer groups --------------------------------------------------------------------------

@@ -71,6 +71,7 @@ def _detail_context(request, tenant: CustomerTenant) -> dict:
     return {
         "tenant": tenant,
         "latest_check": tenant.checks.first(),
+        "last_user_test": tenant.user_tests.first(),
         "checks": tenant.checks.all()[:10],
         "links": tenant.consent_links.all()[:20],
         "groups": tenant.groups.all(),

@@ -116,6 +116,11 @@ SERVICES = {
     "tenants.services.issue_consent_link": lambda w: (
         lambda t=w.tenant: tenant_services.issue_consent_link(actor=w.actor, tenant=t)
     ),
+    "tenants.services.record_user_test": lambda w: (
+        lambda i=w.issued: tenant_services.record_user_test(
+            link=i.link, signed_in=False, ok=False, detail="x"
+        )
+    ),
     "tenants.services.revoke_consent_link": lambda w: (
         lambda i=w.issued: tenant_services.revoke_consent_link(actor=w.actor, link=i.link)
     ),
