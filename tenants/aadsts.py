@@ -1,4 +1,7 @@
-"""What Entra ID's admin consent errors mean, in plain words, and what to do about each."""
+"""What Entra ID's admin consent errors mean, in plain words, and what to do about each.
+
+The answers and codes: docs/microsoft/consent-endpoint.md.
+"""
 
 from __future__ import annotations
 

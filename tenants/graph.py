@@ -5,6 +5,7 @@ coroutines on a fresh event loop (``asyncio.run``), so Celery tasks and views ca
 Errors are ``GraphError`` (``permanent`` says whether retrying can help). Transient failures
 (429, 5xx, timeouts, dropped connections) are retried here with capped exponential backoff that
 honours ``Retry-After``; the SDK's own retry middleware is switched off so the budget is ours.
+The calls, their permissions and errors: docs/microsoft/graph.md.
 """
 
 from __future__ import annotations
