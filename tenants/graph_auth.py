@@ -142,25 +142,31 @@ def _app(tenant_id: str) -> msal.ConfidentialClientApplication:
     with _apps_lock:
         app = _apps.get(key)
         if app is None:
-            try:
-                app = msal.ConfidentialClientApplication(
-                    settings.ENTRA_CLIENT_ID,
-                    client_credential=secret,
-                    authority=authority,
-                    http_client=http_session(),
-                    instance_discovery=False if not is_microsoft_host(host) else None,
-                    token_cache=msal.TokenCache(),
-                )
-            except requests.RequestException as exc:
-                raise _unreachable(exc) from exc
-            except ValueError as exc:  # MSAL: authority metadata unavailable (unknown tenant)
-                raise GraphError(
-                    f"The sign-in service does not know tenant {tenant_id}: {exc}",
-                    permanent=True,
-                    code="tenant_not_found",
-                ) from exc
+            app = _new_app(tenant_id)
             _apps[key] = app
         return app
+
+
+def _new_app(tenant_id: str) -> msal.ConfidentialClientApplication:
+    """An MSAL application for ``{authority host}/{tenant_id}`` with its own empty token cache."""
+    host = authority_host()
+    try:
+        return msal.ConfidentialClientApplication(
+            settings.ENTRA_CLIENT_ID,
+            client_credential=settings.ENTRA_CLIENT_SECRET,
+            authority=f"{host}/{tenant_id}",
+            http_client=http_session(),
+            instance_discovery=False if not is_microsoft_host(host) else None,
+            token_cache=msal.TokenCache(),
+        )
+    except requests.RequestException as exc:
+        raise _unreachable(exc) from exc
+    except ValueError as exc:  # MSAL: authority metadata unavailable (unknown tenant)
+        raise GraphError(
+            f"The sign-in service does not know tenant {tenant_id}: {exc}",
+            permanent=True,
+            code="tenant_not_found",
+        ) from exc
 
 
 def forget_tenant(tenant_id: str) -> None:
@@ -245,36 +251,16 @@ class UserSignIn:
     tid: str
 
 
-def _throwaway_app(tenant_id: str) -> msal.ConfidentialClientApplication:
-    """An app with its own empty token cache, dropped after one use: a customer user's tokens
-    never land in the process-wide caches of ``_app``."""
-    host = authority_host()
-    try:
-        return msal.ConfidentialClientApplication(
-            settings.ENTRA_CLIENT_ID,
-            client_credential=settings.ENTRA_CLIENT_SECRET,
-            authority=f"{host}/{tenant_id}",
-            http_client=http_session(),
-            instance_discovery=False if not is_microsoft_host(host) else None,
-            token_cache=msal.TokenCache(),
-        )
-    except requests.RequestException as exc:
-        raise _unreachable(exc) from exc
-    except ValueError as exc:
-        raise GraphError(
-            f"The sign-in service does not know tenant {tenant_id}: {exc}",
-            permanent=True,
-            code="tenant_not_found",
-        ) from exc
-
-
 def start_user_sign_in(*, tenant_id: str, redirect_uri: str) -> dict[str, Any]:
     """Begin authorization code + PKCE for a user of ``tenant_id`` (scope VoIP).
+
+    A fresh MSAL application each time, dropped after use: a customer user's tokens never land
+    in the process-wide caches of ``_app``.
 
     Returns MSAL's flow: keep it server-side until the answer comes back (it holds the PKCE
     verifier and the state); send the user to its ``auth_uri``.
     """
-    flow = _throwaway_app(str(tenant_id)).initiate_auth_code_flow(
+    flow = _new_app(str(tenant_id)).initiate_auth_code_flow(
         [ACS_CLIENTS_VOIP_SCOPE], redirect_uri=redirect_uri, prompt="select_account"
     )
     if "error" in flow:
@@ -286,7 +272,7 @@ def finish_user_sign_in(
     *, tenant_id: str, flow: dict[str, Any], response: dict[str, str]
 ) -> UserSignIn:
     """Redeem the code of ``response`` (the redirect's query) with the flow's PKCE verifier."""
-    app = _throwaway_app(str(tenant_id))
+    app = _new_app(str(tenant_id))
     try:
         result = app.acquire_token_by_auth_code_flow(flow, response)
     except ValueError as exc:  # MSAL: the state does not match the flow
