@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.actions import Action
@@ -456,6 +457,17 @@ def _app_findings(app: graph.Application, acs_sp: graph.ServicePrincipal | None)
             + ("registered." if expected in app.redirect_uris else "not among the redirect URIs."),
             f"Add {expected} as a Web redirect URI: App registrations > your app > "
             "Authentication > Add a platform > Web.",
+        )
+    )
+    test_uri = settings.PORTAL_BASE_URL.rstrip("/") + reverse("tenants:user_test_callback")
+    out.append(
+        finding(
+            "user_test_redirect_uri",
+            test_uri in app.redirect_uris,
+            f"The user test callback {test_uri} is "
+            + ("registered." if test_uri in app.redirect_uris else "not among the redirect URIs."),
+            f"Add {test_uri} as a Web redirect URI (same place), so that a customer's user can "
+            "test the consent from the result page.",
         )
     )
     requested = app.required_resource_access.get(settings.ACS_CLIENTS_APP_ID, {}).get(

@@ -16,6 +16,7 @@ LABELS = {
     "configuration": "Configuration",
     "multitenant": "App is multitenant",
     "redirect_uri": "Consent callback registered",
+    "user_test_redirect_uri": "User test callback registered",
     "acs_permissions": "App requests VoIP, VoIP.Join",
 }
 

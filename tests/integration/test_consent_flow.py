@@ -248,6 +248,7 @@ def test_home_preflight_reports_and_creates_acs_clients(operator_client, auditor
     assert "has no service principal in the home tenant" in page
     assert "Create the ACS Clients service principal" in page
     assert "The consent callback http://127.0.0.1:8000/consent/callback/ is registered" in page
+    assert "user test callback http://127.0.0.1:8000/consent/test/callback/ is registered" in page
     assert auditor_client.post("/tenants/preflight/").status_code == 403
     operator_client.post("/tenants/preflight/")
     page = operator_client.get("/tenants/preflight/").content.decode()
