@@ -46,6 +46,10 @@ STATE_SALT = "tenants.consent-state"
 # (docs/microsoft/consent-roles.md).
 ACS_CLIENTS_SCOPE_BASE = "https://communication.azure.com/clients"
 ACS_CLIENTS_SCOPES = ("VoIP", "VoIP.Join")
+STANDARD_NO_GRAPH = (
+    "Picking groups reads them from Microsoft Graph, which a standard-level consent does not "
+    "allow. Create a deep-level consent link and have a Global or Privileged Role admin accept it."
+)
 CONSENTING = (TenantStatus.CONSENTED, TenantStatus.VERIFIED, TenantStatus.ATTENTION)
 S = TenantStatus
 TRANSITIONS: dict[str, set[str]] = {
@@ -596,6 +600,8 @@ def add_customer_group(*, actor: Actor, tenant: CustomerTenant, object_id: str) 
     """Add a group of a consented tenant, read from Graph (it must exist)."""
     if tenant.status not in CONSENTING:
         raise TenantError("Groups can be picked once the tenant's admin has consented.")
+    if tenant.verification_level == VerificationLevel.STANDARD:
+        raise TenantError(STANDARD_NO_GRAPH)
     gid = graph.normalize_guid(object_id)
     if not gid:
         raise TenantError("A group id is a GUID.")

@@ -63,7 +63,11 @@ def tenant_create(request):
 def _detail_context(request, tenant: CustomerTenant) -> dict:
     group_query = request.GET.get("group_q", "").strip()[:100]
     group_results, group_error = [], ""
-    if group_query and tenant.status in services.CONSENTING:
+    can_pick = (
+        tenant.status in services.CONSENTING
+        and tenant.verification_level != VerificationLevel.STANDARD
+    )
+    if group_query and can_pick:
         try:
             group_results = graph.search_groups(tenant_id=str(tenant.tenant_id), query=group_query)
         except graph.GraphError as error:
@@ -82,7 +86,10 @@ def _detail_context(request, tenant: CustomerTenant) -> dict:
         "group_query": group_query,
         "group_results": group_results,
         "group_error": group_error,
-        "can_pick_groups": tenant.status in services.CONSENTING,
+        "can_pick_groups": can_pick,
+        "standard_no_graph": services.STANDARD_NO_GRAPH
+        if tenant.verification_level == VerificationLevel.STANDARD
+        else "",
         "not_checked": verification.NOT_CHECKED_AT_STANDARD
         if tenant.verification_level == VerificationLevel.STANDARD
         else (),

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tenants import services
-from tenants.models import ConsentLink
+from tenants.models import ConsentLink, CustomerTenant
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +78,15 @@ def test_the_operator_picks_the_level_and_sees_it_on_the_link(operator_client, f
     assert "(standard, v2)" in detail
     bad = operator_client.post(f"/tenants/{fabrikam.pk}/links/", {"days": 7, "level": "root"})
     assert bad.status_code == 400 and ConsentLink.objects.count() == 1
+
+
+def test_a_standard_tenant_cannot_pick_groups_and_is_told_why(operator_client, fabrikam):
+    CustomerTenant.objects.filter(pk=fabrikam.pk).update(
+        status="verified", verification_level="standard"
+    )
+    page = operator_client.get(f"/tenants/{fabrikam.pk}/?group_q=Sal").content.decode()
+    assert "standard-level consent does not" in page and "Search Graph" not in page
+    response = operator_client.post(
+        f"/tenants/{fabrikam.pk}/groups/add/", {"object_id": "fab12ca7-0002-4000-8000-000000000001"}
+    )
+    assert response.status_code == 302 and not fabrikam.groups.exists()
