@@ -117,10 +117,20 @@ def test_an_application_admin_consents_at_the_standard_level(operator_page, admi
     shot(admin, "06b-consent-landing-standard")
     text = _answer(admin, link, "appadmin@fabrikam.example", "Accept")
     assert "consent was granted" in text
+    # Proof from the customer's side: a plain user signs in at Microsoft (code + PKCE).
+    admin.get_by_role("button", name=re.compile("Test with a user of")).click()
+    admin.get_by_label("Account").select_option(value="adele@fabrikam.example")
+    admin.get_by_label("Password").fill(ids.DEMO_PASSWORD)
+    admin.get_by_role("button", name="Sign in").click()
+    outcome = admin.locator("#user-test-outcome")
+    outcome.wait_for()
+    assert "token with the VoIP permission: the admin consent works" in outcome.inner_text()
+    shot(admin, "08b-user-test")
     page.goto(tenant_url)
     page.get_by_text("Verified", exact=True).first.wait_for(timeout=60_000)
     assert page.locator("#verification-level").inner_text() == "Standard"
     assert "Not checked at the standard level" in page.inner_text("main")
+    assert "adele@fabrikam.example" in page.locator("#last-user-test").inner_text()
     shot(page, "09b-tenant-verified-standard")
 
 
