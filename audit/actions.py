@@ -29,6 +29,8 @@ class Action(models.TextChoices):
     CONSENT_CALLBACK_REJECTED = "consent.callback_rejected", "Consent callback rejected"
     CONSENT_VERIFIED = "consent.verified", "Consent verified"
     CONSENT_CHECK_FAILED = "consent.check_failed", "Consent check failed"
+    CONSENT_CHECK_UNKNOWN = "consent.check_unknown", "Consent check inconclusive"
+    CONSENT_USER_TESTED = "consent.user_tested", "Consent tested with a customer user"
     GROUP_ADDED = "group.added", "Customer group added"
     GROUP_REMOVED = "group.removed", "Customer group removed"
     RESOURCE_CREATED = "resource.created", "ACS resource created"

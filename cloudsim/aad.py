@@ -17,8 +17,14 @@ def trace_suffix() -> str:
 
 
 def aadsts(code: int, text: str) -> str:
-    """An error_description as Entra writes it: code, text, trace, correlation, timestamp."""
-    return f"AADSTS{code}: {text}{trace_suffix()}"
+    """An error_description as Entra redirects it: the AADSTS line, then Trace ID, Correlation
+    ID and Timestamp on lines separated by CRLF (the `%0d%0a` of MicrosoftDocs/azure-docs
+    issue 114009)."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return (
+        f"AADSTS{code}: {text}\r\nTrace ID: {uuid.uuid4()}\r\nCorrelation ID: {uuid.uuid4()}"
+        f"\r\nTimestamp: {stamp}"
+    )
 
 
 def token_error(status: int, error: str, code: int, text: str) -> Response:

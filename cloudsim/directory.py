@@ -300,22 +300,31 @@ class Directory:
         sp_id: str | None = None,
         extra_graph_roles: tuple[str, ...] = (),
         include_acs: bool = True,
+        graph_app_roles: list[str] | None = None,
+        graph_scopes: list[str] | None = None,
+        acs_scopes: list[str] | None = None,
     ) -> Doc:
         """What approving admin consent does: the app's SP, app roles and grants.
 
+        By default the permissions of the app registration (v1 and `.default`); a v2 request
+        naming scopes passes only those (`graph_app_roles`, `graph_scopes`, `acs_scopes`).
         Raises DirectoryError("AADSTS650052") when a resource the app needs has no
         service principal in the tenant (nothing is created then).
         """
+        roles = app["_graph_app_roles"] if graph_app_roles is None else graph_app_roles
+        delegated = app["_graph_scopes"] if graph_scopes is None else graph_scopes
+        acs_wanted = app["_acs_scopes"] if acs_scopes is None else acs_scopes
+        acs_wanted = acs_wanted if include_acs else []
         with self.store.transaction():
             graph = self.sp_by_app_id(tid, ids.GRAPH_APP_ID)
             acs = self.sp_by_app_id(tid, ids.ACS_CLIENTS_APP_ID)
-            if include_acs and app["_acs_scopes"] and not acs:
+            if acs_wanted and not acs:
                 raise DirectoryError("AADSTS650052", "ACS Clients service principal missing")
             sp = self.sp_by_app_id(tid, app["appId"]) or self.create_service_principal(
                 tid, app["appId"], sp_id
             )
             role_ids = {r["value"]: r["id"] for r in graph["appRoles"]}
-            for name in (*app["_graph_app_roles"], *extra_graph_roles):
+            for name in (*roles, *extra_graph_roles):
                 self.assign_app_role(
                     tid,
                     principal=sp,
@@ -323,10 +332,10 @@ class Directory:
                     resource=graph,
                     app_role_id=role_ids[name],
                 )
-            if app["_graph_scopes"]:
-                self.add_grant(tid, client=sp, resource=graph, scopes=list(app["_graph_scopes"]))
-            if include_acs and app["_acs_scopes"]:
-                self.add_grant(tid, client=sp, resource=acs, scopes=list(app["_acs_scopes"]))
+            if delegated:
+                self.add_grant(tid, client=sp, resource=graph, scopes=list(delegated))
+            if acs_wanted:
+                self.add_grant(tid, client=sp, resource=acs, scopes=list(acs_wanted))
             return sp
 
     def revoke_consent(self, tid: str, app_id: str) -> bool:

@@ -239,6 +239,10 @@ ACS_SYNC_BATCH_SIZE = env.int("ACS_SYNC_BATCH_SIZE", default=100)
 ACS_SYNC_LOCK_SECONDS = env.int("ACS_SYNC_LOCK_SECONDS", default=120)
 ACS_SYNC_DEBOUNCE_SECONDS = env.int("ACS_SYNC_DEBOUNCE_SECONDS", default=3)
 CONSENT_LINK_DAYS = env.int("CONSENT_LINK_DAYS", default=14)
+# standard: consent asks only the ACS Clients delegated permissions (Global, Application or
+# Cloud application admin); deep: also Graph read application permissions (Global or Privileged
+# Role admin) and the full Graph checks. docs/microsoft/consent-roles.md
+VERIFICATION_LEVEL = env.str("PORTAL_VERIFICATION_LEVEL", default="deep")
 CONSENT_STATE_MAX_AGE = env.int("CONSENT_STATE_MAX_AGE", default=30 * 60)
 CONSENT_RATE_LIMIT = env.int("CONSENT_RATE_LIMIT", default=60)  # per client IP per minute
 # Demo only: lets the access check run a real token exchange with a simulated user's password.

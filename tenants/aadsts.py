@@ -1,4 +1,7 @@
-"""What Entra ID's admin consent errors mean, in plain words, and what to do about each."""
+"""What Entra ID's admin consent errors mean, in plain words, and what to do about each.
+
+The answers and codes: docs/microsoft/consent-endpoint.md.
+"""
 
 from __future__ import annotations
 
@@ -63,9 +66,10 @@ def _known() -> dict[str, Explanation]:
             "An administrator must consent",
             "The account you signed in with may not grant these permissions for the whole "
             "organization.",
-            "Sign in as a Global Administrator or Privileged Role Administrator (an Application "
-            "or Cloud Application Administrator cannot grant Microsoft Graph application "
-            "permissions) and open the consent link again.",
+            "Sign in as a Global Administrator or Privileged Role Administrator and open the "
+            "consent link again. An Application or Cloud Application Administrator cannot "
+            "grant Microsoft Graph application permissions: they can accept a standard-level "
+            f"link, which asks only the VoIP permissions; ask {operator} for one.",
         ),
         "AADSTS90008": Explanation(
             "AADSTS90008",
@@ -113,7 +117,10 @@ UNKNOWN = Explanation(
 
 def code_from(error: str, description: str) -> str:
     """The AADSTS code of a consent error ('AADSTS65004'), or the OAuth error when none."""
-    match = _CODE_RE.search(description or "")
+    # The code is on the first line; Trace ID, Correlation ID and Timestamp follow on lines
+    # separated by CRLF (docs/microsoft/consent-endpoint.md).
+    first = (description or "").splitlines()[0] if description else ""
+    match = _CODE_RE.search(first)
     if match:
         return f"AADSTS{match.group(1)}"
     if error == "access_denied":

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_http_methods
 
 from audit.services import client_ip
 from portal.roles import public
-from tenants import aadsts, ratelimit, services
-from tenants.models import ConsentOutcome
+from tenants import aadsts, graph, ratelimit, services, user_test
+from tenants.models import ConsentLink, ConsentOutcome, VerificationLevel
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,34 @@ def _consent_scopes() -> list[tuple[str, str]]:
     ]
 
 
+# What a deep link adds: Microsoft Graph read application permissions (docs/microsoft/graph.md).
+GRAPH_PERMISSIONS = [
+    (
+        "Application.Read.All",
+        "Read the enterprise applications of your organization, to check that the app, Azure "
+        "Communication Services Clients and the consent are in place.",
+    ),
+    (
+        "DelegatedPermissionGrant.Read.All",
+        "Read which delegated permissions were granted, to check the VoIP consent.",
+    ),
+    ("Organization.Read.All", "Read your organization's name and verified domains."),
+    (
+        "Group.Read.All",
+        "Read the groups given access, and whether they are assigned to Azure Communication "
+        "Services Clients.",
+    ),
+    ("User.Read.All", "Read the users given access (name and sign-in name)."),
+]
+ROLES_BY_LEVEL = {
+    VerificationLevel.STANDARD: "a Global Administrator, an Application Administrator or a "
+    "Cloud Application Administrator",
+    VerificationLevel.DEEP: "a Global Administrator or a Privileged Role Administrator (an "
+    "Application or Cloud Application Administrator cannot grant Microsoft Graph application "
+    "permissions)",
+}
+
+
 @public
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -95,6 +123,9 @@ def consent_landing(request, token: str):
             "operator": settings.OPERATOR_NAME,
             "app_id": settings.ENTRA_CLIENT_ID,
             "scopes": _consent_scopes(),
+            "deep": link.verification_level == VerificationLevel.DEEP,
+            "graph_permissions": GRAPH_PERMISSIONS,
+            "roles": ROLES_BY_LEVEL[link.verification_level],
             "acs_command": aadsts.ACS_CLIENTS_SP_COMMAND,
         },
     )
@@ -130,5 +161,72 @@ def consent_callback(request):
             "explanation": result.explanation,
             "operator": settings.OPERATOR_NAME,
             "tenant_name": result.tenant.display_name or result.tenant.primary_domain,
+            "test_ticket": user_test.ticket_for(result.link)
+            if result.outcome == ConsentOutcome.GRANTED
+            else "",
         },
+    )
+
+
+SESSION_KEY = "tenants.user_test"
+
+
+@public
+@never_cache
+@require_http_methods(["POST"])
+def user_test_start(request):
+    """The result page's "Test with a user": start the user's sign-in at Microsoft."""
+    limited = _limited(request, "user-test")
+    if limited:
+        return limited
+    link = user_test.link_of_ticket(request.POST.get("ticket", ""))
+    if link is None or link.outcome != ConsentOutcome.GRANTED:
+        return _refused(
+            request,
+            "This test offer is not valid any more. Open the consent link "
+            "again, or ask for a new one.",
+        )
+    try:
+        flow = user_test.start(link)
+    except graph.GraphError as error:
+        return _refused(request, f"Microsoft could not be asked right now: {error.message}")
+    request.session[SESSION_KEY] = {"link": link.pk, "flow": flow}
+    return HttpResponseRedirect(flow["auth_uri"])
+
+
+@public
+@never_cache
+@require_http_methods(["GET"])
+def user_test_callback(request):
+    """Microsoft sends the user back here: redeem the code once, exchange once, show the outcome."""
+    limited = _limited(request, "user-test")
+    if limited:
+        return limited
+    pending = request.session.pop(SESSION_KEY, None)  # single use, whatever happens next
+    link = None
+    if isinstance(pending, dict) and isinstance(pending.get("flow"), dict):
+        link = ConsentLink.objects.select_related("tenant").filter(pk=pending.get("link")).first()
+    if link is None:
+        return _refused(
+            request,
+            "This sign-in answer does not belong to a test started here. "
+            "Start the test again from the consent result page.",
+        )
+    params = {key: request.GET.get(key, "")[:4000] for key in request.GET}
+    test = user_test.finish(link=link, flow=pending["flow"], response=params, ip=client_ip(request))
+    return render(
+        request,
+        "tenants/user_test_result.html",
+        {"test": test, "tenant_name": str(link.tenant), "operator": settings.OPERATOR_NAME},
+    )
+
+
+def _refused(request, message: str) -> HttpResponse:
+    return _quiet(
+        render(
+            request,
+            "tenants/consent_refused.html",
+            {"title": "The user test could not run", "message": message},
+            status=400,
+        )
     )

@@ -1,7 +1,7 @@
 from django import forms
 from django.conf import settings
 
-from tenants.models import TenantStatus
+from tenants.models import TenantStatus, VerificationLevel
 
 
 class TenantCreateForm(forms.Form):
@@ -31,11 +31,29 @@ class ConsentLinkForm(forms.Form):
         choices=[("v1", "v1 (permissions of the app registration)"), ("v2", "v2 (.default)")],
         initial="v1",
     )
+    level = forms.ChoiceField(
+        label="Verification level",
+        choices=[
+            (
+                VerificationLevel.STANDARD,
+                "Standard: asks only VoIP, VoIP.Join (a Global, Application or Cloud "
+                "application admin can consent)",
+            ),
+            (
+                VerificationLevel.DEEP,
+                "Deep: also Microsoft Graph read permissions for the full checks (needs a "
+                "Global or Privileged Role admin)",
+            ),
+        ],
+        required=False,
+        help_text="A standard link always uses the v2 endpoint.",
+    )
     send_email = forms.BooleanField(label="Email the link to the admin now", required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["days"].initial = settings.CONSENT_LINK_DAYS
+        self.fields["level"].initial = settings.VERIFICATION_LEVEL
 
     def clean(self):
         data = super().clean()

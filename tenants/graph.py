@@ -5,6 +5,7 @@ coroutines on a fresh event loop (``asyncio.run``), so Celery tasks and views ca
 Errors are ``GraphError`` (``permanent`` says whether retrying can help). Transient failures
 (429, 5xx, timeouts, dropped connections) are retried here with capped exponential backoff that
 honours ``Retry-After``; the SDK's own retry middleware is switched off so the budget is ours.
+The calls, their permissions and errors: docs/microsoft/graph.md.
 """
 
 from __future__ import annotations
@@ -31,13 +32,17 @@ from tenants.graph_auth import (
     GRAPH_SCOPES,
     GraphError,
     MsalCredential,
+    UserSignIn,
     acquire_app_token,
     acquire_user_token_by_password,
+    finish_user_sign_in,
     forget_tenant,
     normalize_guid,
+    probe_app_token,
     reset_token_caches,
     resolve_tenant,
     should_retry,
+    start_user_sign_in,
 )
 from tenants.graph_models import (
     Application,
@@ -48,6 +53,7 @@ from tenants.graph_models import (
     ServicePrincipal,
     User,
 )
+from tenants.names import clean_name
 
 __all__ = [
     "AppRoleAssignment",
@@ -58,10 +64,12 @@ __all__ = [
     "PermissionGrant",
     "ServicePrincipal",
     "User",
+    "UserSignIn",
     "acquire_app_token",
     "acquire_user_token_by_password",
     "create_service_principal",
     "find_service_principal",
+    "finish_user_sign_in",
     "get_application",
     "get_group",
     "get_organization",
@@ -69,10 +77,12 @@ __all__ = [
     "list_app_role_assignments",
     "list_permission_grants",
     "normalize_guid",
+    "probe_app_token",
     "reset_token_caches",
     "resolve_tenant",
     "search_groups",
     "search_users",
+    "start_user_sign_in",
     "user_group_ids",
 ]
 
@@ -209,7 +219,7 @@ def _sp(item: Any) -> ServicePrincipal:
     return ServicePrincipal(
         id=item.id,
         app_id=item.app_id or "",
-        display_name=item.display_name or "",
+        display_name=clean_name(item.display_name),
         published_scopes={
             s.value: str(s.id) for s in (item.oauth2_permission_scopes or []) if s.value
         },
@@ -218,16 +228,18 @@ def _sp(item: Any) -> ServicePrincipal:
 
 def _group(item: Any) -> Group:
     return Group(
-        id=item.id, display_name=item.display_name or "", description=item.description or ""
+        id=item.id,
+        display_name=clean_name(item.display_name),
+        description=clean_name(item.description, 1024),
     )
 
 
 def _user(item: Any) -> User:
     return User(
         id=item.id,
-        display_name=item.display_name or "",
-        user_principal_name=item.user_principal_name or "",
-        mail=item.mail or "",
+        display_name=clean_name(item.display_name),
+        user_principal_name=clean_name(item.user_principal_name),
+        mail=clean_name(item.mail),
     )
 
 
@@ -246,13 +258,15 @@ def get_organization(*, tenant_id: str) -> Organization:
         org = (page.value or [None])[0]
         if org is None:
             raise GraphError("Graph returned no organization.", permanent=True)
-        domains = org.verified_domains or []
-        default = next((d.name for d in domains if d.is_default), "")
+        # Names are the customer's input: cleaned and cut (tenants/names.py).
+        domains = [(clean_name(d.name), d.is_default) for d in org.verified_domains or []]
+        names = [name for name, _ in domains if name]
+        default = next((name for name, is_default in domains if is_default and name), "")
         return Organization(
             tenant_id=str(org.id or tenant_id),
-            display_name=org.display_name or "",
-            verified_domains=[d.name for d in domains if d.name],
-            default_domain=default or (domains[0].name if domains else ""),
+            display_name=clean_name(org.display_name),
+            verified_domains=names,
+            default_domain=default or (names[0] if names else ""),
         )
 
     return _run(tenant_id, work)
@@ -335,7 +349,7 @@ def list_app_role_assignments(*, sp_id: str, tenant_id: str) -> list[AppRoleAssi
                 id=i.id or "",
                 principal_id=str(i.principal_id or ""),
                 principal_type=i.principal_type or "",
-                principal_display_name=i.principal_display_name or "",
+                principal_display_name=clean_name(i.principal_display_name),
                 app_role_id=str(i.app_role_id or ""),
             )
             for i in items

@@ -15,7 +15,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import msal
@@ -141,25 +142,31 @@ def _app(tenant_id: str) -> msal.ConfidentialClientApplication:
     with _apps_lock:
         app = _apps.get(key)
         if app is None:
-            try:
-                app = msal.ConfidentialClientApplication(
-                    settings.ENTRA_CLIENT_ID,
-                    client_credential=secret,
-                    authority=authority,
-                    http_client=http_session(),
-                    instance_discovery=False if not is_microsoft_host(host) else None,
-                    token_cache=msal.TokenCache(),
-                )
-            except requests.RequestException as exc:
-                raise _unreachable(exc) from exc
-            except ValueError as exc:  # MSAL: authority metadata unavailable (unknown tenant)
-                raise GraphError(
-                    f"The sign-in service does not know tenant {tenant_id}: {exc}",
-                    permanent=True,
-                    code="tenant_not_found",
-                ) from exc
+            app = _new_app(tenant_id)
             _apps[key] = app
         return app
+
+
+def _new_app(tenant_id: str) -> msal.ConfidentialClientApplication:
+    """An MSAL application for ``{authority host}/{tenant_id}`` with its own empty token cache."""
+    host = authority_host()
+    try:
+        return msal.ConfidentialClientApplication(
+            settings.ENTRA_CLIENT_ID,
+            client_credential=settings.ENTRA_CLIENT_SECRET,
+            authority=f"{host}/{tenant_id}",
+            http_client=http_session(),
+            instance_discovery=False if not is_microsoft_host(host) else None,
+            token_cache=msal.TokenCache(),
+        )
+    except requests.RequestException as exc:
+        raise _unreachable(exc) from exc
+    except ValueError as exc:  # MSAL: authority metadata unavailable (unknown tenant)
+        raise GraphError(
+            f"The sign-in service does not know tenant {tenant_id}: {exc}",
+            permanent=True,
+            code="tenant_not_found",
+        ) from exc
 
 
 def forget_tenant(tenant_id: str) -> None:
@@ -219,6 +226,70 @@ def acquire_app_token(*, tenant_id: str, scopes: list[str] | None = None) -> str
         )
 
     return call_with_retries(attempt, what=f"token for {tenant_id}")
+
+
+def probe_app_token(*, tenant_id: str) -> None:
+    """Ask Entra for a fresh app-only token (never one from the cache): the answer itself says
+    whether the operator app has a service principal in the tenant (AADSTS7000229 when not),
+    with no Graph permission needed. docs/microsoft/consent-roles.md"""
+    forget_tenant(str(tenant_id))
+    acquire_app_token(tenant_id=tenant_id)
+
+
+# The delegated ACS Clients permission a customer user's test sign-in asks for.
+ACS_CLIENTS_VOIP_SCOPE = "https://communication.azure.com/clients/VoIP"
+
+
+@dataclass(frozen=True)
+class UserSignIn:
+    """A customer user's test sign-in. ``token`` is used once and never stored or logged."""
+
+    token: str = field(repr=False)
+    scopes: list[str]
+    upn: str
+    oid: str
+    tid: str
+
+
+def start_user_sign_in(*, tenant_id: str, redirect_uri: str) -> dict[str, Any]:
+    """Begin authorization code + PKCE for a user of ``tenant_id`` (scope VoIP).
+
+    A fresh MSAL application each time, dropped after use: a customer user's tokens never land
+    in the process-wide caches of ``_app``.
+
+    Returns MSAL's flow: keep it server-side until the answer comes back (it holds the PKCE
+    verifier and the state); send the user to its ``auth_uri``.
+    """
+    flow = _new_app(str(tenant_id)).initiate_auth_code_flow(
+        [ACS_CLIENTS_VOIP_SCOPE], redirect_uri=redirect_uri, prompt="select_account"
+    )
+    if "error" in flow:
+        raise GraphError(f"Sign-in could not start: {flow['error']}", permanent=True)
+    return flow
+
+
+def finish_user_sign_in(
+    *, tenant_id: str, flow: dict[str, Any], response: dict[str, str]
+) -> UserSignIn:
+    """Redeem the code of ``response`` (the redirect's query) with the flow's PKCE verifier."""
+    app = _new_app(str(tenant_id))
+    try:
+        result = app.acquire_token_by_auth_code_flow(flow, response)
+    except ValueError as exc:  # MSAL: the state does not match the flow
+        raise GraphError(
+            "This sign-in answer is not the one the portal started.", permanent=True
+        ) from exc
+    except requests.RequestException as exc:
+        raise _unreachable(exc) from exc
+    token = _token_from_result(result, "Sign-in")
+    claims = result.get("id_token_claims") or {}
+    return UserSignIn(
+        token=token,
+        scopes=str(result.get("scope") or "").split(),
+        upn=str(claims.get("preferred_username") or ""),
+        oid=str(claims.get("oid") or ""),
+        tid=str(claims.get("tid") or ""),
+    )
 
 
 def acquire_user_token_by_password(

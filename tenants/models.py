@@ -15,6 +15,19 @@ class TenantStatus(models.TextChoices):
     REVOKED = "revoked", "Revoked"
 
 
+class VerificationLevel(models.TextChoices):
+    """What consent asks and so what can be checked (docs/microsoft/consent-roles.md)."""
+
+    STANDARD = "standard", "Standard"
+    DEEP = "deep", "Deep"
+
+
+def level_field() -> models.CharField:
+    return models.CharField(
+        max_length=8, choices=VerificationLevel.choices, default=VerificationLevel.DEEP
+    )
+
+
 class CustomerTenant(models.Model):
     """An Entra ID tenant whose users may exchange Entra tokens for ACS tokens.
 
@@ -34,6 +47,8 @@ class CustomerTenant(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     last_verified_at = models.DateTimeField(null=True, blank=True)
+    # The level of the last consent granted: it decides which checks can run.
+    verification_level = level_field()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -66,6 +81,7 @@ class ConsentLink(models.Model):
         choices=[("v1", "v1 (app registration)"), ("v2", "v2 (.default scope)")],
         default="v1",
     )
+    verification_level = level_field()
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -82,6 +98,8 @@ class ConsentLink(models.Model):
     error_code = models.CharField(max_length=100, blank=True)
     error_subcode = models.CharField(max_length=100, blank=True)
     error_description = models.TextField(blank=True)
+    # The scopes a v2 answer echoed on success (space-separated, as Entra sends them).
+    granted_scopes = models.CharField(max_length=1000, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -119,16 +137,18 @@ class ConsentCheck(models.Model):
     tenant = models.ForeignKey(CustomerTenant, on_delete=models.CASCADE, related_name="checks")
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     trigger = models.CharField(max_length=16, choices=CheckTrigger.choices)
+    level = level_field()
     ok = models.BooleanField(default=False)
+    # Microsoft could not answer (429, 5xx, timeout): no verdict, the status was kept.
+    unknown = models.BooleanField(default=False)
     findings = models.JSONField(default=list)
 
     class Meta:
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return (
-            f"Check of {self.tenant} at {self.at:%Y-%m-%d %H:%M} ({'ok' if self.ok else 'failed'})"
-        )
+        verdict = "ok" if self.ok else "unknown" if self.unknown else "failed"
+        return f"Check of {self.tenant} at {self.at:%Y-%m-%d %H:%M} ({verdict})"
 
 
 class CustomerGroup(models.Model):
@@ -148,3 +168,29 @@ class CustomerGroup(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class UserTest(models.Model):
+    """A customer user's test: sign in with the VoIP scope, then one token exchange at ACS.
+
+    Only the outcome is kept: the user's tokens are used once and never stored.
+    """
+
+    tenant = models.ForeignKey(CustomerTenant, on_delete=models.CASCADE, related_name="user_tests")
+    link = models.ForeignKey(
+        ConsentLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    user_upn = models.CharField(max_length=256, blank=True)
+    user_oid = models.CharField(max_length=64, blank=True)
+    signed_in = models.BooleanField(default=False)  # a token with the VoIP scope was issued
+    resource = models.CharField(max_length=256, blank=True)
+    exchanged = models.BooleanField(null=True)  # None: no exchange was attempted
+    ok = models.BooleanField(default=False)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"User test of {self.tenant} at {self.at:%Y-%m-%d %H:%M}"

@@ -34,11 +34,22 @@ from tenants.models import (
     CustomerGroup,
     CustomerTenant,
     TenantStatus,
+    UserTest,
+    VerificationLevel,
 )
+from tenants.names import clean_name
 
 logger = logging.getLogger(__name__)
 
 STATE_SALT = "tenants.consent-state"
+# The ACS Clients delegated permissions as a v2 request names them
+# (docs/microsoft/consent-roles.md).
+ACS_CLIENTS_SCOPE_BASE = "https://communication.azure.com/clients"
+ACS_CLIENTS_SCOPES = ("VoIP", "VoIP.Join")
+STANDARD_NO_GRAPH = (
+    "Picking groups reads them from Microsoft Graph, which a standard-level consent does not "
+    "allow. Create a deep-level consent link and have a Global or Privileged Role admin accept it."
+)
 CONSENTING = (TenantStatus.CONSENTED, TenantStatus.VERIFIED, TenantStatus.ATTENTION)
 S = TenantStatus
 TRANSITIONS: dict[str, set[str]] = {
@@ -161,15 +172,23 @@ def issue_consent_link(
     note: str = "",
     days: int | None = None,
     version: str = "v1",
+    level: str = "",
     replaces: ConsentLink | None = None,
 ) -> IssuedLink:
     """Create a consent link; the token (256 random bits) is returned once and stored hashed.
 
+    ``level``: ``standard`` or ``deep`` (default: the portal's ``VERIFICATION_LEVEL``); a
+    standard link always uses the v2 endpoint, which alone can ask for named scopes.
     ``replaces``: a link of the same tenant revoked in the same step (re-issue), recorded in
     the one ``consent.link_created`` event.
     """
     if version not in ("v1", "v2"):
         raise TenantError("The consent version must be v1 or v2.")
+    level = level or settings.VERIFICATION_LEVEL
+    if level not in VerificationLevel.values:
+        raise TenantError("The verification level must be standard or deep.")
+    if level == VerificationLevel.STANDARD:
+        version = "v2"
     days = days or settings.CONSENT_LINK_DAYS
     if not 1 <= days <= 90:
         raise TenantError("A consent link lives between 1 and 90 days.")
@@ -187,6 +206,7 @@ def issue_consent_link(
             admin_email=admin_email.strip(),
             note=note.strip(),
             consent_version=version,
+            verification_level=level,
             created_by=actor.user,
             expires_at=timezone.now() + timedelta(days=days),
         )
@@ -199,6 +219,7 @@ def issue_consent_link(
                 "link": link.pk,
                 "expires_at": link.expires_at.isoformat(),
                 "version": version,
+                "level": level,
                 "admin_email": link.admin_email,
                 **details,
             },
@@ -233,6 +254,7 @@ def reissue_consent_link(*, actor: Actor, link: ConsentLink) -> IssuedLink:
         admin_email=link.admin_email,
         note=link.note,
         version=link.consent_version,
+        level=link.verification_level,
         replaces=link,
     )
 
@@ -306,11 +328,21 @@ def open_consent_link(*, token: str, ip: str | None = None) -> ConsentLink:
     return link
 
 
-def build_admin_consent_url(*, tenant_id: str, state: str, version: str = "v1") -> str:
-    """Microsoft's admin consent URL for the operator app in ``tenant_id``."""
+def build_admin_consent_url(
+    *, tenant_id: str, state: str, version: str = "v1", level: str = VerificationLevel.DEEP
+) -> str:
+    """Microsoft's admin consent URL for the operator app in ``tenant_id``.
+
+    Standard: the v2 endpoint naming only the ACS Clients delegated scopes, which a Global,
+    Application or Cloud application admin may grant; deep: every permission of the app
+    registration (v1, or v2 ``.default``). docs/microsoft/consent-endpoint.md
+    """
     host = settings.ENTRA_AUTHORITY_HOST.rstrip("/")
     params = {"client_id": settings.ENTRA_CLIENT_ID}
-    if version == "v2":
+    if level == VerificationLevel.STANDARD:
+        params["scope"] = " ".join(f"{ACS_CLIENTS_SCOPE_BASE}/{s}" for s in ACS_CLIENTS_SCOPES)
+        path = f"{host}/{tenant_id}/v2.0/adminconsent"
+    elif version == "v2":
         params["scope"] = "https://graph.microsoft.com/.default"
         path = f"{host}/{tenant_id}/v2.0/adminconsent"
     else:
@@ -339,7 +371,10 @@ def start_admin_consent(*, token: str, ip: str | None = None) -> str:
             details={"link": link.pk, "version": link.consent_version},
         )
     return build_admin_consent_url(
-        tenant_id=str(link.tenant.tenant_id), state=state, version=link.consent_version
+        tenant_id=str(link.tenant.tenant_id),
+        state=state,
+        version=link.consent_version,
+        level=link.verification_level,
     )
 
 
@@ -407,8 +442,11 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
         _reject(link, ip, f"This consent link is {link.unavailable_reason}.", {})
     invited = str(link.tenant.tenant_id)
     returned = (params.get("tenant") or "").strip().lower()
-    granted = params.get("admin_consent", "").lower() == "true"
     error = (params.get("error") or "")[:100]
+    # Entra sends admin_consent=True on errors too: an answer that carries `error` is never a
+    # grant, and then `tenant` is often absent (the state already binds the answer to the
+    # invited tenant). See docs/microsoft/consent-endpoint.md.
+    granted = not error and params.get("admin_consent", "").lower() == "true"
     if granted and not returned:
         _reject(link, ip, "This consent answer does not say which organization consented.", {})
     if returned and returned != invited:
@@ -433,6 +471,8 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
         if granted:
             link.outcome, link.used_at = ConsentOutcome.GRANTED, timezone.now()
             link.error_code = link.error_subcode = link.error_description = ""
+            link.granted_scopes = " ".join((params.get("scope") or "").split())[:1000]
+            tenant.verification_level = link.verification_level
             action, status = Action.CONSENT_GRANTED, TenantStatus.CONSENTED
         else:
             code = aadsts.code_from(error, description)
@@ -443,9 +483,11 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
             link.error_description = description
             action = Action.CONSENT_DECLINED if declined else Action.CONSENT_FAILED
             status = TenantStatus.DECLINED if declined else TenantStatus.ATTENTION
-            if tenant.status in CONSENTING and declined:
-                status = tenant.status  # a later "no" does not undo an earlier "yes"
-            if not declined:
+            if tenant.status in CONSENTING:
+                # A "no" or a failure on a spare link does not undo an earlier "yes": only a
+                # check that proves otherwise moves a consented tenant.
+                status = tenant.status
+            elif not declined:
                 ConsentCheck.objects.create(
                     tenant=tenant,
                     trigger=CheckTrigger.CALLBACK,
@@ -469,12 +511,14 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
                 "error": error,
                 "error_code": link.error_code,
                 "error_subcode": subcode,
+                "level": link.verification_level,
+                "scope": link.granted_scopes,
                 "status": moved,
             },
         )
         if granted:
             tenant_pk = tenant.pk
-            transaction.on_commit(lambda: _enqueue_verification(tenant_pk, CheckTrigger.CALLBACK))
+            transaction.on_commit(lambda: enqueue_verification(tenant_pk, CheckTrigger.CALLBACK))
     return CallbackResult(link=link, tenant=tenant, outcome=link.outcome, explanation=explanation)
 
 
@@ -491,13 +535,62 @@ def _consent_error_finding(explanation: aadsts.Explanation, description: str) ->
     }
 
 
-def _enqueue_verification(tenant_pk: int, trigger: str) -> None:
+def enqueue_verification(
+    tenant_pk: int, trigger: str, *, attempt: int = 0, countdown: int = 0
+) -> None:
+    """Queue a verification (call it on commit); a broker outage is logged, never raised."""
     from tenants.tasks import verify_tenant
 
     try:
-        verify_tenant.delay(tenant_pk, trigger)
+        verify_tenant.apply_async((tenant_pk, trigger, attempt), countdown=countdown or None)
     except Exception:  # the broker being down must not break the customer admin's page
         logger.exception("Could not enqueue verification of tenant %s", tenant_pk)
+
+
+# --- user tests -------------------------------------------------------------------------------
+
+
+def record_user_test(
+    *,
+    link: ConsentLink,
+    ip: str | None = None,
+    user_upn: str = "",
+    user_oid: str = "",
+    signed_in: bool,
+    resource: str = "",
+    exchanged: bool | None = None,
+    ok: bool,
+    detail: str,
+) -> UserTest:
+    """Store the outcome of a customer user's test (never a token) with its audit event."""
+    tenant = link.tenant
+    with transaction.atomic():
+        test = UserTest.objects.create(
+            tenant=tenant,
+            link=link,
+            user_upn=clean_name(user_upn),
+            user_oid=clean_name(user_oid, 64),
+            signed_in=signed_in,
+            resource=clean_name(resource),
+            exchanged=exchanged,
+            ok=ok,
+            detail=detail[:2000],
+        )
+        record_event(
+            actor=Actor.customer_admin(tenant_label=str(tenant), ip=ip),
+            action=Action.CONSENT_USER_TESTED,
+            target=tenant,
+            tenant=tenant,
+            details={
+                "link": link.pk,
+                "user": test.user_upn,
+                "signed_in": signed_in,
+                "resource": test.resource,
+                "exchanged": exchanged,
+                "ok": ok,
+            },
+        )
+    return test
 
 
 # --- customer groups --------------------------------------------------------------------------
@@ -507,6 +600,8 @@ def add_customer_group(*, actor: Actor, tenant: CustomerTenant, object_id: str) 
     """Add a group of a consented tenant, read from Graph (it must exist)."""
     if tenant.status not in CONSENTING:
         raise TenantError("Groups can be picked once the tenant's admin has consented.")
+    if tenant.verification_level == VerificationLevel.STANDARD:
+        raise TenantError(STANDARD_NO_GRAPH)
     gid = graph.normalize_guid(object_id)
     if not gid:
         raise TenantError("A group id is a GUID.")

@@ -14,8 +14,11 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="tenants.tasks.verify_tenant")
-def verify_tenant(tenant_pk: int, trigger: str = "manual") -> dict | None:
-    """Verify one tenant's consent through Graph; gone tenants are skipped."""
+def verify_tenant(tenant_pk: int, trigger: str = "manual", attempt: int = 0) -> dict | None:
+    """Verify one tenant's consent through Graph; gone tenants are skipped.
+
+    ``attempt``: how many retries of an unknown check came before this one.
+    """
     from tenants.models import CustomerTenant
     from tenants.verification import verify_consent
 
@@ -25,7 +28,7 @@ def verify_tenant(tenant_pk: int, trigger: str = "manual") -> dict | None:
     if tenant is None:
         logger.info("Tenant %s is gone; nothing to verify", tenant_pk)
         return None
-    check = verify_consent(tenant=tenant, trigger=trigger)
+    check = verify_consent(tenant=tenant, trigger=trigger, attempt=attempt)
     return {"tenant": tenant_pk, "check": check.pk, "ok": check.ok}
 
 

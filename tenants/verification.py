@@ -12,14 +12,23 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.actions import Action
 from audit.services import Actor, record_event
 from tenants import graph
 from tenants.aadsts import ACS_CLIENTS_SP_COMMAND
-from tenants.models import CheckTrigger, ConsentCheck, CustomerGroup, CustomerTenant, TenantStatus
-from tenants.services import CONSENTING, callback_url, move_status
+from tenants.models import (
+    CheckTrigger,
+    ConsentCheck,
+    ConsentOutcome,
+    CustomerGroup,
+    CustomerTenant,
+    TenantStatus,
+    VerificationLevel,
+)
+from tenants.services import CONSENTING, callback_url, enqueue_verification, move_status
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,8 +40,30 @@ ENTERPRISE_APP_PATH = (
 )
 
 
-def finding(check: str, ok: bool, detail: str, remedy: str = "") -> dict:
-    return {"check": check, "ok": ok, "detail": detail, "remedy": "" if ok else remedy}
+# A check that Microsoft could not answer is retried after these delays (seconds), then left
+# to the periodic sweep: soon enough that a throttled minute does not last an hour.
+RETRY_DELAYS = (60, 300, 900)
+
+
+def finding(check: str, ok: bool, detail: str, remedy: str = "", *, unknown: bool = False) -> dict:
+    """One check's result. ``unknown``: Microsoft gave no answer (no verdict either way)."""
+    found = {"check": check, "ok": ok, "detail": detail, "remedy": "" if ok else remedy}
+    if unknown:
+        found["unknown"] = True
+    return found
+
+
+def _graph_failure(check: str, error: graph.GraphError, remedy: str = "") -> dict:
+    """A finding for a failed Graph call: transient errors are unknown, not failures."""
+    if error.permanent:
+        return finding(check, False, f"Graph could not answer: {error}", remedy)
+    return finding(
+        check,
+        False,
+        f"Microsoft could not be reached: {error}",
+        "Microsoft was unavailable; the next check retries soon. " + remedy,
+        unknown=True,
+    )
 
 
 class _Stop(Exception):
@@ -43,10 +74,7 @@ def _ask(findings: list[dict], check: str, remedy: str, call: Callable[[], T]) -
     try:
         return call()
     except graph.GraphError as error:
-        detail = f"Graph could not answer: {error}"
-        if not error.permanent:
-            remedy = "Microsoft was unavailable; the next check retries. " + remedy
-        findings.append(finding(check, False, detail, remedy))
+        findings.append(_graph_failure(check, error, remedy))
         raise _Stop from error
 
 
@@ -63,8 +91,62 @@ def _group_ids(tenant: CustomerTenant) -> dict[str, str]:
     return groups
 
 
+# What a standard consent gives no way to check (no Graph permission), shown on the tenant page.
+NOT_CHECKED_AT_STANDARD = (
+    "the admin consent grant itself (consentType AllPrincipals with VoIP), read from Graph",
+    "that Azure Communication Services Clients is present (consent fails with AADSTS650052 "
+    "without it, so a granted consent implies it was there then)",
+    "the organization's name and verified domains",
+    "that each group the portal uses is assigned to the ACS Clients enterprise application",
+)
+
+
+def _standard_findings(tenant: CustomerTenant) -> list[dict]:
+    """What standard consent allows: an app-only token probe and the scopes Entra echoed."""
+    tid, findings = str(tenant.tenant_id), []
+    try:
+        _ask(
+            findings,
+            "app_token",
+            "The operator app has no service principal in this tenant: admin consent was never "
+            "given or was removed. Send the tenant's admin a consent link.",
+            lambda: graph.probe_app_token(tenant_id=tid),
+        )
+    except _Stop:
+        return findings
+    findings.append(
+        finding(
+            "app_token",
+            True,
+            "Entra issued the operator app a token for this tenant, so its service principal "
+            "is there.",
+        )
+    )
+    link = (
+        tenant.consent_links.filter(outcome=ConsentOutcome.GRANTED, used_at__isnull=False)
+        .order_by("-used_at")
+        .first()
+    )
+    echoed = {s.rpartition("/")[2] for s in (link.granted_scopes if link else "").split()}
+    missing = [s for s in REQUIRED_SCOPES if s not in echoed]
+    findings.append(
+        finding(
+            "consent_scopes",
+            not missing,
+            f"Microsoft's consent answer of {link.used_at:%Y-%m-%d %H:%M} granted "
+            f"{', '.join(sorted(echoed)) or 'nothing'}."
+            if link
+            else "No granted consent answer is on record.",
+            "Send the tenant's admin a new consent link and ask them to accept it.",
+        )
+    )
+    return findings
+
+
 def collect_findings(tenant: CustomerTenant) -> tuple[list[dict], dict]:
-    """Run the Graph checks of one tenant. Returns (findings, facts read from Graph)."""
+    """Run the checks of one tenant's level. Returns (findings, facts read from Graph)."""
+    if tenant.verification_level == VerificationLevel.STANDARD:
+        return _standard_findings(tenant), {}
     tid, findings, facts = str(tenant.tenant_id), [], {}
     consent_remedy = "Send the tenant's admin a consent link and ask them to accept it."
     try:
@@ -125,14 +207,7 @@ def collect_findings(tenant: CustomerTenant) -> tuple[list[dict], dict]:
                 if groups:
                     findings.extend(_group_findings(tid, acs_sp.id, groups, facts))
             except graph.GraphError as error:
-                findings.append(
-                    finding(
-                        "graph",
-                        False,
-                        f"Graph could not answer: {error}",
-                        "The next check retries.",
-                    )
-                )
+                findings.append(_graph_failure("graph", error))
     except _Stop:
         pass
     return findings, facts
@@ -200,26 +275,35 @@ def _group_findings(tid: str, acs_sp_id: str, groups: dict[str, str], facts: dic
     return out
 
 
+def verdict(findings: list[dict]) -> str:
+    """'ok', 'failed' (a definite answer says no) or 'unknown' (only silence says no)."""
+    if findings and all(f["ok"] for f in findings):
+        return "ok"
+    if any(not f["ok"] and not f.get("unknown") for f in findings):
+        return "failed"
+    return "unknown"
+
+
 def verify_consent(
-    *, tenant: CustomerTenant, trigger: str = CheckTrigger.MANUAL, actor: Actor | None = None
+    *,
+    tenant: CustomerTenant,
+    trigger: str = CheckTrigger.MANUAL,
+    actor: Actor | None = None,
+    attempt: int = 0,
 ) -> ConsentCheck:
     """Check the tenant through Graph, store a ConsentCheck and move the status.
 
-    All checks pass → ``verified``. A failure → ``attention`` once the tenant has consented
-    (an invited or declined tenant keeps its status). Graph errors become findings.
+    All checks pass → ``verified``. A definite failure → ``attention`` once the tenant has
+    consented (an invited or declined tenant keeps its status). When Microsoft could not answer
+    (throttled, 5xx, timeout) the check is *unknown*: the status stays, and the check is
+    retried after ``RETRY_DELAYS[attempt]`` (``attempt`` counts the retries so far).
     """
+    tenant = CustomerTenant.objects.get(pk=tenant.pk)  # the level and groups as stored now
     try:
         findings, facts = collect_findings(tenant)
     except graph.GraphError as error:
-        findings, facts = (
-            [
-                finding(
-                    "graph", False, f"Graph could not answer: {error}", "The next check retries."
-                )
-            ],
-            {},
-        )
-    ok = bool(findings) and all(f["ok"] for f in findings)
+        findings, facts = [_graph_failure("graph", error)], {}
+    result = verdict(findings)
     actor = actor or Actor.system(f"verification ({trigger})")
     with transaction.atomic():
         tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
@@ -233,30 +317,52 @@ def verify_consent(
             CustomerGroup.objects.filter(tenant=tenant, object_id=gid).update(
                 display_name=name, last_seen_at=now
             )
-        if ok:
+        if result == "ok":
             new = TenantStatus.VERIFIED
-        elif tenant.status in CONSENTING:
+        elif result == "failed" and tenant.status in CONSENTING:
             new = TenantStatus.ATTENTION
-        else:
+        else:  # unknown: only a definite answer changes the status
             new = tenant.status
         moved = move_status(tenant, new)
-        tenant.last_verified_at = now
+        if result != "unknown":
+            tenant.last_verified_at = now
         tenant.save()
         check = ConsentCheck.objects.create(
-            tenant=tenant, trigger=trigger, ok=ok, findings=findings
+            tenant=tenant,
+            trigger=trigger,
+            level=tenant.verification_level,
+            ok=result == "ok",
+            unknown=result == "unknown",
+            findings=findings,
         )
+        action = {
+            "ok": Action.CONSENT_VERIFIED,
+            "failed": Action.CONSENT_CHECK_FAILED,
+            "unknown": Action.CONSENT_CHECK_UNKNOWN,
+        }[result]
+        retrying = result == "unknown" and attempt < len(RETRY_DELAYS)
+        retry_in = RETRY_DELAYS[attempt] if retrying else 0
         record_event(
             actor=actor,
-            action=Action.CONSENT_VERIFIED if ok else Action.CONSENT_CHECK_FAILED,
+            action=action,
             target=tenant,
             tenant=tenant,
             details={
                 "check": check.pk,
                 "trigger": trigger,
+                "level": tenant.verification_level,
                 "failed": [f["check"] for f in findings if not f["ok"]],
                 "status": moved,
+                **({"retry_in_seconds": retry_in} if result == "unknown" else {}),
             },
         )
+        if retry_in:
+            tenant_pk = tenant.pk
+            transaction.on_commit(
+                lambda: enqueue_verification(
+                    tenant_pk, trigger, attempt=attempt + 1, countdown=retry_in
+                )
+            )
     return check
 
 
@@ -351,6 +457,17 @@ def _app_findings(app: graph.Application, acs_sp: graph.ServicePrincipal | None)
             + ("registered." if expected in app.redirect_uris else "not among the redirect URIs."),
             f"Add {expected} as a Web redirect URI: App registrations > your app > "
             "Authentication > Add a platform > Web.",
+        )
+    )
+    test_uri = settings.PORTAL_BASE_URL.rstrip("/") + reverse("tenants:user_test_callback")
+    out.append(
+        finding(
+            "user_test_redirect_uri",
+            test_uri in app.redirect_uris,
+            f"The user test callback {test_uri} is "
+            + ("registered." if test_uri in app.redirect_uris else "not among the redirect URIs."),
+            f"Add {test_uri} as a Web redirect URI (same place), so that a customer's user can "
+            "test the consent from the result page.",
         )
     )
     requested = app.required_resource_access.get(settings.ACS_CLIENTS_APP_ID, {}).get(

@@ -14,7 +14,7 @@ from audit.services import Actor
 from portal.roles import require_role
 from tenants import graph, services, verification
 from tenants.forms import ConsentLinkForm, GroupAddForm, TenantCreateForm, TenantFilterForm
-from tenants.models import ConsentLink, CustomerGroup, CustomerTenant
+from tenants.models import ConsentLink, CustomerGroup, CustomerTenant, VerificationLevel
 from tenants.services import TenantError
 
 TENANTS_PER_PAGE = 50
@@ -63,7 +63,11 @@ def tenant_create(request):
 def _detail_context(request, tenant: CustomerTenant) -> dict:
     group_query = request.GET.get("group_q", "").strip()[:100]
     group_results, group_error = [], ""
-    if group_query and tenant.status in services.CONSENTING:
+    can_pick = (
+        tenant.status in services.CONSENTING
+        and tenant.verification_level != VerificationLevel.STANDARD
+    )
+    if group_query and can_pick:
         try:
             group_results = graph.search_groups(tenant_id=str(tenant.tenant_id), query=group_query)
         except graph.GraphError as error:
@@ -71,6 +75,7 @@ def _detail_context(request, tenant: CustomerTenant) -> dict:
     return {
         "tenant": tenant,
         "latest_check": tenant.checks.first(),
+        "last_user_test": tenant.user_tests.first(),
         "checks": tenant.checks.all()[:10],
         "links": tenant.consent_links.all()[:20],
         "groups": tenant.groups.all(),
@@ -81,7 +86,13 @@ def _detail_context(request, tenant: CustomerTenant) -> dict:
         "group_query": group_query,
         "group_results": group_results,
         "group_error": group_error,
-        "can_pick_groups": tenant.status in services.CONSENTING,
+        "can_pick_groups": can_pick,
+        "standard_no_graph": services.STANDARD_NO_GRAPH
+        if tenant.verification_level == VerificationLevel.STANDARD
+        else "",
+        "not_checked": verification.NOT_CHECKED_AT_STANDARD
+        if tenant.verification_level == VerificationLevel.STANDARD
+        else (),
     }
 
 
@@ -148,6 +159,7 @@ def link_create(request, pk: int):
         note=data["note"],
         days=data["days"],
         version=data["version"],
+        level=data["level"],
     )
     emailed_to = ""
     if data["send_email"]:

@@ -11,10 +11,12 @@ LABELS = {
     "operator_sp": "Operator app in the tenant",
     "acs_clients_sp": "ACS Clients service principal",
     "delegated_grant": "VoIP permission granted (AllPrincipals)",
+    "consent_scopes": "VoIP granted in Microsoft's consent answer",
     "graph": "Microsoft Graph",
     "configuration": "Configuration",
     "multitenant": "App is multitenant",
     "redirect_uri": "Consent callback registered",
+    "user_test_redirect_uri": "User test callback registered",
     "acs_permissions": "App requests VoIP, VoIP.Join",
 }
 

@@ -116,6 +116,11 @@ SERVICES = {
     "tenants.services.issue_consent_link": lambda w: (
         lambda t=w.tenant: tenant_services.issue_consent_link(actor=w.actor, tenant=t)
     ),
+    "tenants.services.record_user_test": lambda w: (
+        lambda i=w.issued: tenant_services.record_user_test(
+            link=i.link, signed_in=False, ok=False, detail="x"
+        )
+    ),
     "tenants.services.revoke_consent_link": lambda w: (
         lambda i=w.issued: tenant_services.revoke_consent_link(actor=w.actor, link=i.link)
     ),
@@ -198,6 +203,7 @@ HELPERS = {
     "tenants.services.find_link": "reads a link",
     "tenants.services.build_admin_consent_url": "builds a URL",
     "tenants.services.read_state": "verifies a signed value",
+    "tenants.services.enqueue_verification": "queues a task on commit; changes no row",
     "assignments.services.parse_client_ids": "parses input",
     "assignments.services.check_principal": "validates input (and asks Graph for users)",
     "assignments.services.find_user": "reads Graph",

@@ -29,10 +29,21 @@ def _onboard(page, domain: str, shot=None) -> str:
     return page.url
 
 
-def _consent_link(page) -> str:
+def _consent_link(page, level: str = "") -> str:
     page.locator("summary", has_text="Create a consent link").click()
+    if level:
+        page.get_by_label("Verification level").select_option(value=level)
     page.get_by_role("button", name="Create consent link").click()
     return page.get_by_label(re.compile("Consent link")).input_value()
+
+
+def _answer(admin, link: str, upn: str, button: str) -> str:
+    admin.goto(link)
+    admin.get_by_role("button", name="Continue to Microsoft").click()
+    admin.get_by_label("Signed in as").select_option(value=upn)
+    admin.get_by_role("button", name=button).click()
+    admin.locator("main h1").wait_for()
+    return admin.inner_text("main")
 
 
 def test_operator_onboards_fabrikam_and_the_admin_consents(operator_page, admin_browser, shot):
@@ -79,7 +90,7 @@ def test_declined_consent_shows_the_right_page(operator_page, admin_browser, sho
     admin.get_by_role("button", name="Continue to Microsoft").click()
     admin.get_by_role("button", name="Cancel").click()
     text = admin.inner_text("main")
-    assert "declined" in text.lower()
+    assert "Consent was declined" in text and "Nothing was changed" in text
     shot(admin, "10-consent-declined")
 
 
@@ -93,3 +104,42 @@ def test_tenant_without_acs_clients_gets_the_remedy(operator_page, admin_browser
     admin.get_by_text("az ad sp create --id 2a04943b-b6a7-4f65-8786-2bb6131b59f6").wait_for()
     assert "AADSTS650052" in admin.inner_text("main")
     shot(admin, "11-consent-acs-clients-missing")
+
+
+def test_an_application_admin_consents_at_the_standard_level(operator_page, admin_browser, shot):
+    page = operator_page
+    tenant_url = _onboard(page, ids.FABRIKAM_DOMAIN)
+    link = _consent_link(page, "standard")
+    admin = admin_browser
+    admin.goto(link)
+    who = admin.locator("#who-can-consent").inner_text()
+    assert "Application Administrator" in who and "standard" in who
+    shot(admin, "06b-consent-landing-standard")
+    text = _answer(admin, link, "appadmin@fabrikam.example", "Accept")
+    assert "consent was granted" in text
+    # Proof from the customer's side: a plain user signs in at Microsoft (code + PKCE).
+    admin.get_by_role("button", name=re.compile("Test with a user of")).click()
+    admin.get_by_label("Account").select_option(value="adele@fabrikam.example")
+    admin.get_by_label("Password").fill(ids.DEMO_PASSWORD)
+    admin.get_by_role("button", name="Sign in").click()
+    outcome = admin.locator("#user-test-outcome")
+    outcome.wait_for()
+    assert "token with the VoIP permission: the admin consent works" in outcome.inner_text()
+    shot(admin, "08b-user-test")
+    page.goto(tenant_url)
+    page.get_by_text("Verified", exact=True).first.wait_for(timeout=60_000)
+    assert page.locator("#verification-level").inner_text() == "Standard"
+    assert "Not checked at the standard level" in page.inner_text("main")
+    assert "adele@fabrikam.example" in page.locator("#last-user-test").inner_text()
+    shot(page, "09b-tenant-verified-standard")
+
+
+def test_an_application_admin_on_a_deep_link_is_told_which_role_is_needed(
+    operator_page, admin_browser, shot
+):
+    _onboard(operator_page, ids.FABRIKAM_DOMAIN)
+    link = _consent_link(operator_page, "deep")
+    text = _answer(admin_browser, link, "appadmin@fabrikam.example", "Accept")
+    assert "An administrator must consent" in text and "Global Administrator" in text
+    assert "AADSTS90094" in text and "consent was granted" not in text
+    shot(admin_browser, "11b-consent-insufficient-role")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
+import jwt
 import pytest
 
 from cloudsim import ids
 
-from .conftest import app_token
+from .conftest import app_token, user_token
 
 CALLBACK = "http://127.0.0.1:8000/consent/callback/"
 
@@ -73,15 +74,26 @@ def test_approve_v2_echoes_scope(cs, http):
     }
 
 
-def test_decline(cs, http):
-    params = answer(cs, http, ids.LITWARE_TENANT_ID, "admin@litware.example", "decline")
-    assert params["error"] == "access_denied"
-    assert params["error_subcode"] == "cancel"
-    assert params["error_description"].startswith(
-        "AADSTS65004: User declined to consent to access the app."
-    )
-    assert "Trace ID:" in params["error_description"]
-    assert params["state"] == "s-42"
+def test_decline_has_the_shape_recorded_from_real_entra(cs, http):
+    # MicrosoftDocs/azure-docs issue 114009: admin_consent=True beside the error, error_uri,
+    # CRLF trace lines, no tenant and no error_subcode.
+    url, params = consent_url(cs, ids.LITWARE_TENANT_ID)
+    r = http.post(url, params=params, data={"user": "admin@litware.example", "action": "decline"})
+    query = urlsplit(r.headers["location"]).query
+    assert [k for k, _ in parse_qsl(query)] == [
+        "error",
+        "error_description",
+        "error_uri",
+        "admin_consent",
+        "state",
+    ]
+    back = dict(parse_qsl(query))
+    assert back["error"] == "access_denied" and back["admin_consent"] == "True"
+    assert back["error_uri"] == "https://login.microsoftonline.com/error?code=65004"
+    lines = back["error_description"].split("\r\n")
+    assert lines[0] == "AADSTS65004: User declined to consent to access the app."
+    assert [line.split(":")[0] for line in lines[1:]] == ["Trace ID", "Correlation ID", "Timestamp"]
+    assert "%0D%0A" in query.upper() and back["state"] == "s-42"
 
 
 def test_litware_page_preselects_decline(cs, http):
@@ -92,7 +104,8 @@ def test_litware_page_preselects_decline(cs, http):
 
 def test_missing_acs_clients_sp_is_650052_and_creates_nothing(cs, http):
     params = answer(cs, http, ids.NORTHWIND_TENANT_ID, "admin@northwind.example", "approve")
-    assert params["error"] == "invalid_client"
+    assert params["error"] == "invalid_client" and params["admin_consent"] == "True"
+    assert params["tenant"] == ids.NORTHWIND_TENANT_ID
     assert params["error_description"].startswith(
         f"AADSTS650052: The app is trying to access a service '{ids.ACS_CLIENTS_APP_ID}'"
         f"(Azure Communication Services Clients) that your organization "
@@ -113,9 +126,68 @@ def test_missing_acs_clients_sp_is_650052_and_creates_nothing(cs, http):
 @pytest.mark.parametrize("user", ["megan@fabrikam.example", "appadmin@fabrikam.example"])
 def test_user_who_may_not_grant_graph_app_roles_gets_90094(cs, http, user):
     params = answer(cs, http, ids.FABRIKAM_TENANT_ID, user, "approve")
-    assert params["error"] == "access_denied"
+    assert params["error"] == "access_denied" and params["admin_consent"] == "True"
     assert params["error_description"].startswith("AADSTS90094:")
-    assert "error_subcode" not in params
+    assert "error_subcode" not in params and "tenant" not in params
+    assert params["error_uri"].endswith("?code=90094")
+
+
+ACS_SCOPES = f"{ids.ACS_CLIENTS_RESOURCE}/VoIP {ids.ACS_CLIENTS_RESOURCE}/VoIP.Join"
+
+
+@pytest.mark.parametrize("user", ["appadmin@fabrikam.example", "admin@fabrikam.example"])
+def test_an_application_admin_may_grant_the_acs_clients_delegated_scopes(cs, http, user):
+    params = answer(cs, http, ids.FABRIKAM_TENANT_ID, user, "approve", v2=True, scope=ACS_SCOPES)
+    assert params == {
+        "admin_consent": "True",
+        "tenant": ids.FABRIKAM_TENANT_ID,
+        "scope": ACS_SCOPES,
+        "state": "s-42",
+    }
+    # The operator app now signs in to the tenant, with no Graph application permission ...
+    claims = jwt.decode(
+        app_token(cs, http, ids.FABRIKAM_TENANT_ID), options={"verify_signature": False}
+    )
+    assert not claims.get("roles")
+    r = http.get(
+        f"{cs.graph_base_url}/servicePrincipals",
+        headers={"Authorization": f"Bearer {app_token(cs, http, ids.FABRIKAM_TENANT_ID)}"},
+    )
+    assert r.status_code == 403
+    # ... and a user of the tenant gets a token for the delegated ACS Clients scope.
+    assert user_token(cs, http, "adele@fabrikam.example")
+
+
+def test_a_plain_user_may_not_grant_even_the_delegated_scopes(cs, http):
+    params = answer(
+        cs,
+        http,
+        ids.FABRIKAM_TENANT_ID,
+        "megan@fabrikam.example",
+        "approve",
+        v2=True,
+        scope=ACS_SCOPES,
+    )
+    assert params["error_description"].startswith("AADSTS90094:")
+
+
+def test_a_scope_the_resource_does_not_publish_is_650053(cs, http):
+    params = answer(
+        cs,
+        http,
+        ids.FABRIKAM_TENANT_ID,
+        "admin@fabrikam.example",
+        "approve",
+        v2=True,
+        scope=f"{ids.ACS_CLIENTS_RESOURCE}/Nonsense",
+    )
+    assert params["error_description"].startswith("AADSTS650053:")
+
+
+def test_the_page_lists_only_what_a_v2_request_names(cs, http):
+    url, params = consent_url(cs, ids.FABRIKAM_TENANT_ID, v2=True, scope=ACS_SCOPES)
+    html = http.get(url, params=params).text
+    assert "VoIP.Join (delegated)" in html and "(application)" not in html
 
 
 def test_unregistered_redirect_uri_is_an_error_page_not_a_redirect(cs, http):

@@ -12,7 +12,7 @@ from audit.services import Actor
 from cloudsim import ids
 from tenants.models import ConsentLink, CustomerTenant, TenantStatus
 from tenants.tasks import verify_all_tenants
-from tenants.verification import verify_consent
+from tenants.verification import RETRY_DELAYS, verify_consent
 from tests.support.microsoft import (
     answer_at_microsoft,
     consent,
@@ -76,12 +76,22 @@ def test_declined_consent_is_recorded(client, operator_client, actor, microsoft)
     tenant.refresh_from_db()
     assert tenant.status == TenantStatus.DECLINED
     link = ConsentLink.objects.get(pk=issued.link.pk)
-    assert (link.outcome, link.error_code, link.error_subcode) == (
-        "declined",
-        "AADSTS65004",
-        "cancel",
-    )
+    assert (link.outcome, link.error_code, link.error_subcode) == ("declined", "AADSTS65004", "")
     assert AuditEvent.objects.filter(action="consent.declined", tenant=tenant).exists()
+
+
+@pytest.mark.django_db
+def test_a_user_without_an_admin_role_gets_the_role_page_and_nothing_is_granted(
+    client, actor, microsoft
+):
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
+    _, page = consent(client, microsoft, issued.token, "megan@fabrikam.example")
+    text = page.content.decode()
+    assert page.status_code == 200 and "AADSTS90094" in text and "Administrator" in text
+    link = ConsentLink.objects.get(pk=issued.link.pk)
+    assert (link.outcome, link.error_code, link.used_at) == ("error", "AADSTS90094", None)
+    assert AuditEvent.objects.filter(action="consent.failed", tenant=tenant).exists()
+    assert not AuditEvent.objects.filter(action="consent.granted").exists()
 
 
 @pytest.mark.django_db
@@ -153,16 +163,52 @@ def test_graph_throttling_and_server_errors_are_retried(client, actor, microsoft
 
 
 @pytest.mark.django_db
-def test_graph_outage_becomes_a_finding_not_a_crash(client, actor, microsoft):
+def test_four_graph_429s_keep_a_verified_tenant_verified_and_a_retry_settles_it(
+    client, operator_client, actor, microsoft, eager_celery, django_capture_on_commit_callbacks
+):
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
+    consent(client, microsoft, issued.token, "admin@fabrikam.example")
+    assert verify_consent(tenant=tenant).ok
+    microsoft.set_fault("429", service="graph", path="/v1.0/organization", arg=0, times=4)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        unknown = verify_consent(tenant=tenant, trigger="periodic")
+        tenant.refresh_from_db()
+        assert tenant.status == TenantStatus.VERIFIED  # not "attention" for an hour
+        assert unknown.unknown and not unknown.ok
+        page = operator_client.get(f"/tenants/{tenant.pk}/").content.decode()
+        assert "could not be reached" in page and "Verified" in page
+    assert len(callbacks) == 1  # the retry, soon, not at the next periodic sweep
+    latest = tenant.checks.first()
+    assert latest.pk != unknown.pk and latest.ok and not latest.unknown
+    assert AuditEvent.objects.filter(action="consent.check_unknown", tenant=tenant).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_graph_outage_is_unknown_and_the_retries_stop(
+    client, actor, microsoft, eager_celery, django_capture_on_commit_callbacks
+):
     tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
     consent(client, microsoft, issued.token, "admin@fabrikam.example")
     assert verify_consent(tenant=tenant).ok
     microsoft.set_fault("503", service="graph", path="/v1.0/servicePrincipals")
-    check = verify_consent(tenant=tenant)
+    with django_capture_on_commit_callbacks(execute=True):
+        check = verify_consent(tenant=tenant)
     tenant.refresh_from_db()
-    assert not check.ok and tenant.status == TenantStatus.ATTENTION
+    assert not check.ok and check.unknown and tenant.status == TenantStatus.VERIFIED
     bad = next(f for f in check.findings if not f["ok"])
     assert "next check retries" in bad["remedy"]
+    assert tenant.checks.filter(unknown=True).count() == 1 + len(RETRY_DELAYS)
+
+
+@pytest.mark.django_db
+def test_a_definite_failure_beside_an_unknown_one_still_needs_attention(client, actor, microsoft):
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
+    consent(client, microsoft, issued.token, "admin@fabrikam.example")
+    assert verify_consent(tenant=tenant).ok
+    microsoft.admin("DELETE", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
+    check = verify_consent(tenant=tenant)
+    tenant.refresh_from_db()
+    assert not check.unknown and tenant.status == TenantStatus.ATTENTION
 
 
 @pytest.mark.django_db
@@ -202,6 +248,7 @@ def test_home_preflight_reports_and_creates_acs_clients(operator_client, auditor
     assert "has no service principal in the home tenant" in page
     assert "Create the ACS Clients service principal" in page
     assert "The consent callback http://127.0.0.1:8000/consent/callback/ is registered" in page
+    assert "user test callback http://127.0.0.1:8000/consent/test/callback/ is registered" in page
     assert auditor_client.post("/tenants/preflight/").status_code == 403
     operator_client.post("/tenants/preflight/")
     page = operator_client.get("/tenants/preflight/").content.decode()
@@ -220,3 +267,36 @@ def test_v2_consent_and_a_dropped_connection(client, actor, microsoft):
     assert "consent was granted" in client.get(f"{back.path}?{back.query}").content.decode()
     microsoft.set_fault("drop", service="graph", path="/v1.0/organization", times=1)
     assert verify_consent(tenant=tenant).ok
+
+
+@pytest.mark.django_db
+def test_an_application_admin_consents_at_the_standard_level_and_the_tenant_is_verified(
+    client, operator_client, actor, microsoft
+):
+    tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID, level="standard")
+    _, page = consent(client, microsoft, issued.token, "appadmin@fabrikam.example")
+    assert "consent was granted" in page.content.decode()
+    link = ConsentLink.objects.get(pk=issued.link.pk)
+    assert "https://communication.azure.com/clients/VoIP" in link.granted_scopes.split()
+    check = verify_consent(tenant=tenant)
+    assert check.ok and check.level == "standard", check.findings
+    assert [f["check"] for f in check.findings] == ["app_token", "consent_scopes"]
+    tenant.refresh_from_db()
+    assert tenant.status == TenantStatus.VERIFIED and tenant.verification_level == "standard"
+    detail = operator_client.get(f"/tenants/{tenant.pk}/").content.decode()
+    assert "Not checked at the standard level" in detail and "deep" in detail
+    # Revoked consent shows up at the next check: Entra refuses the token probe.
+    microsoft.admin("DELETE", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
+    check = verify_consent(tenant=tenant, trigger="periodic")
+    tenant.refresh_from_db()
+    assert not check.ok and not check.unknown and tenant.status == TenantStatus.ATTENTION
+    assert "AADSTS7000229" in check.findings[0]["detail"]
+
+
+@pytest.mark.django_db
+def test_an_application_admin_cannot_accept_a_deep_link_and_is_told_why(client, actor, microsoft):
+    _, issued = invite(actor, ids.FABRIKAM_TENANT_ID, level="deep")
+    _, page = consent(client, microsoft, issued.token, "appadmin@fabrikam.example")
+    text = page.content.decode()
+    assert "AADSTS90094" in text and "standard-level" in text
+    assert ConsentLink.objects.get(pk=issued.link.pk).outcome == "error"
