@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from assignments import acs
@@ -330,6 +330,34 @@ def add_assignment(
     )
     overridden = check_tenant(tenant, override=override)
     clients = parse_client_ids(client_ids)
+    # Two operators adding the same new principal at once both find no row; the second insert
+    # then breaks the unique constraint. Its retry finds the first one's row, locked, and meets
+    # the ordinary rules (already assigned, or an update) instead of an IntegrityError.
+    for attempt in range(3):
+        try:
+            return _add_assignment(
+                actor=actor,
+                resource=resource,
+                tenant=tenant,
+                principal=principal,
+                clients=clients,
+                overridden=overridden,
+            )
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _add_assignment(
+    *,
+    actor: Actor,
+    resource: AcsResource,
+    tenant: CustomerTenant,
+    principal: Principal,
+    clients: list[str],
+    overridden: bool,
+) -> Assignment:
     with transaction.atomic():
         existing = (
             Assignment.objects.select_for_update()
@@ -380,21 +408,39 @@ def add_assignment(
 
 
 def remove_assignment(*, actor: Actor, assignment: Assignment) -> Assignment:
-    """Mark for removal; the next sync deletes it on the resource, then here."""
+    """Mark for removal; the next sync deletes it on the resource, then here.
+
+    ``assignment`` may be a stale copy (a page loaded a while ago): the row is read again under
+    a lock and only the removal's own fields are written, so a concurrent change of its client
+    ids is neither lost nor left out of the audit event. Raises AssignmentError when the row is
+    gone.
+    """
     with transaction.atomic():
-        assignment.desired = Desired.ABSENT
-        assignment.sync_state = SyncState.PENDING
-        assignment.last_error = ""
-        assignment.save()
+        current = (
+            Assignment.objects.select_for_update()
+            .select_related("resource", "tenant")
+            .filter(pk=assignment.pk)
+            .first()
+        )
+        if current is None:
+            raise AssignmentError(f"{assignment} is no longer assigned.")
+        current.desired = Desired.ABSENT
+        current.sync_state = SyncState.PENDING
+        current.last_error = ""
+        current.save(update_fields=["desired", "sync_state", "last_error", "updated_at"])
         record_event(
             actor=actor,
             action=Action.ASSIGNMENT_REMOVED,
-            target=assignment,
-            tenant=assignment.tenant,
-            details={"resource": assignment.resource.name, "object_id": str(assignment.object_id)},
+            target=current,
+            tenant=current.tenant,
+            details={
+                "resource": current.resource.name,
+                "object_id": str(current.object_id),
+                "client_ids": current.client_ids,
+            },
         )
-        _queue_sync_after_change(assignment.resource, actor.user)
-    return assignment
+        _queue_sync_after_change(current.resource, actor.user)
+    return current
 
 
 # --- drift --------------------------------------------------------------------------------

@@ -214,8 +214,14 @@ def assignment_add(request, pk: int):
 @require_POST
 def assignment_remove(request, pk: int, assignment_pk: int):
     assignment = get_object_or_404(Assignment, pk=assignment_pk, resource_id=pk)
-    services.remove_assignment(actor=Actor.from_request(request), assignment=assignment)
-    messages.success(request, f"{assignment} will be removed from the resource by the next sync.")
+    try:
+        services.remove_assignment(actor=Actor.from_request(request), assignment=assignment)
+    except services.AssignmentError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"{assignment} will be removed from the resource by the next sync."
+        )
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return redirect(back)
