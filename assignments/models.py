@@ -120,6 +120,9 @@ class SyncRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     queued_at = models.DateTimeField(auto_now_add=True)
+    # The run row is the outbox: it is committed first, its task is sent afterwards. When the
+    # task last reached the broker; empty means not yet (broker down), and the relay sends it.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     planned = models.PositiveIntegerField(default=0)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -31,8 +30,6 @@ from audit.actions import Action
 from audit.services import Actor, record_event
 from portal import outbound
 from tenants.models import CustomerTenant, TenantStatus
-
-STALE_QUEUED = timedelta(minutes=10)  # a queued run this old lost its task message
 
 
 class AssignmentError(Exception):
@@ -158,25 +155,19 @@ def test_resource_connection(*, actor: Actor, resource: AcsResource) -> Connecti
 def _queue_sync(
     *, resource: AcsResource, trigger: str, user=None, countdown: float = 0
 ) -> tuple[SyncRun, bool]:
-    """The resource's queued run, or a new one sent to Celery once the transaction commits."""
-    from assignments.tasks import run_sync
+    """The resource's queued run, or a new one whose task is sent once the transaction commits.
 
-    now = timezone.now()
-    SyncRun.objects.filter(
-        resource=resource, status=SyncStatus.QUEUED, queued_at__lt=now - STALE_QUEUED
-    ).update(
-        status=SyncStatus.FAILED,
-        finished_at=now,
-        message="Never started (its task was lost); a new run was queued.",
-    )
-    AcsResource.objects.filter(pk=resource.pk).update(sync_requested_at=now)
+    The run row is the outbox (``assignments.outbox``): if the broker cannot be reached after
+    the commit, the run stays queued, says so, and a worker's relay sends it when it can.
+    """
+    from assignments import outbox
+
+    AcsResource.objects.filter(pk=resource.pk).update(sync_requested_at=timezone.now())
     queued = SyncRun.objects.filter(resource=resource, status=SyncStatus.QUEUED).first()
     if queued:
         return queued, False
     run = SyncRun.objects.create(resource=resource, trigger=trigger, requested_by=user)
-    transaction.on_commit(
-        lambda: run_sync.apply_async(kwargs={"run_id": run.pk}, countdown=countdown)
-    )
+    transaction.on_commit(lambda: outbox.send_run(run.pk, countdown=countdown))
     return run, True
 
 
@@ -221,6 +212,41 @@ def queue_periodic_syncs() -> int:
                 )
         count += created
     return count
+
+
+def replace_abandoned_run(*, run_id: int) -> SyncRun | None:
+    """Mark a run whose worker went away (running, lock expired) failed and queue its successor.
+
+    Called by the outbox relay. None when the run is no longer abandoned (another relay or a
+    new run took it over first). The successor joins the resource's queued run if there is one.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        run = SyncRun.objects.select_related("resource").filter(pk=run_id).first()
+        taken = (
+            SyncRun.objects.filter(pk=run_id, status=SyncStatus.RUNNING)
+            .exclude(resource__sync_locked_until__gt=now)
+            .update(
+                status=SyncStatus.FAILED,
+                finished_at=now,
+                message="Stopped: the worker running it went away; a new run was queued.",
+            )
+        )
+        if run is None or not taken:
+            return None
+        successor, created = _queue_sync(resource=run.resource, trigger="recovery")
+        record_event(
+            actor=Actor.system("sync"),
+            action=Action.SYNC_QUEUED,
+            target=run.resource,
+            details={
+                "run": successor.pk,
+                "trigger": "recovery",
+                "new": created,
+                "replaces": run.pk,
+            },
+        )
+    return successor
 
 
 # --- assignments --------------------------------------------------------------------------

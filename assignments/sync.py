@@ -35,7 +35,7 @@ from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from assignments import acs
+from assignments import acs, outbox
 from assignments.diff import LocalRow, Op, OpKind, Plan, batches, plan_sync
 from assignments.models import (
     AcsResource,
@@ -156,6 +156,8 @@ def reconcile_resource(*, run_id: int) -> Outcome:
     finally:
         heartbeat.stop()
         release_claim(resource_id=resource.pk, owner=owner)
+        # A "Sync now" made during this run starts now, not when its retry countdown ends.
+        outbox.send_queued_run(resource.pk)
         close_old_connections()
     return Outcome(status=SyncRun.objects.values_list("status", flat=True).get(pk=run.pk))
 

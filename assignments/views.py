@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from assignments import access, imports, selectors, services
+from assignments import access, imports, outbox, selectors, services
 from assignments.acs import key_env_var_allowed
 from assignments.forms import (
     AccessCheckForm,
@@ -92,6 +92,9 @@ def resource_detail(request, pk: int):
             return redirect("assignments:resource", pk=pk)
         if request.POST.get("action") == "sync":
             run = services.request_sync(actor=actor, resource=resource)
+            run.refresh_from_db(fields=["message"])
+            if run.message == outbox.WAITING_FOR_BROKER:
+                messages.warning(request, run.message)
             return redirect("assignments:run", pk=run.pk)
         messages.error(request, "Unknown action.")
         return redirect("assignments:resource", pk=pk)

@@ -238,6 +238,13 @@ ACS_SYNC_CONCURRENCY = env.int("ACS_SYNC_CONCURRENCY", default=8)
 ACS_SYNC_BATCH_SIZE = env.int("ACS_SYNC_BATCH_SIZE", default=100)
 ACS_SYNC_LOCK_SECONDS = env.int("ACS_SYNC_LOCK_SECONDS", default=120)
 ACS_SYNC_DEBOUNCE_SECONDS = env.int("ACS_SYNC_DEBOUNCE_SECONDS", default=3)
+# The outbox relay in every worker (portal/outbox.py): how often it re-sends work whose task
+# never reached the broker or whose worker went away. A quarter of the lock's lifetime, so a
+# killed run is replaced well within twice that lifetime.
+OUTBOX_RELAY_SECONDS = env.float(
+    "OUTBOX_RELAY_SECONDS", default=max(1.0, min(30.0, ACS_SYNC_LOCK_SECONDS / 4))
+)
+OUTBOX_SWEEPS = ["assignments.outbox.relay_sync_runs"]
 CONSENT_LINK_DAYS = env.int("CONSENT_LINK_DAYS", default=14)
 # standard: consent asks only the ACS Clients delegated permissions (Global, Application or
 # Cloud application admin); deep: also Graph read application permissions (Global or Privileged

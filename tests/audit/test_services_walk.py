@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from assignments import services as acs_services
-from assignments.models import AcsResource, Assignment, DriftEntry
+from assignments.models import AcsResource, Assignment, DriftEntry, SyncRun
 from audit import services as audit_services
 from audit.actions import Action
 from audit.models import AuditEvent
@@ -73,6 +73,13 @@ class World:
             tenant=self.verified,
             principal_type="tenant",
             object_id=self.verified.tenant_id,
+        )
+
+    @cached_property
+    def abandoned_run(self) -> SyncRun:
+        """Running, its lock long expired: the worker running it was killed."""
+        return SyncRun.objects.create(
+            resource=self.resource, trigger="manual", status="running", started_at=timezone.now()
         )
 
     @cached_property
@@ -184,6 +191,9 @@ SERVICES = {
     ),
     "assignments.services.queue_periodic_syncs": lambda w: (
         lambda r=w.resource: acs_services.queue_periodic_syncs()
+    ),
+    "assignments.services.replace_abandoned_run": lambda w: (
+        lambda run=w.abandoned_run: acs_services.replace_abandoned_run(run_id=run.pk)
     ),
 }
 
