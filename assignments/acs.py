@@ -54,6 +54,7 @@ from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 import httpx
 from django.conf import settings
 
+from assignments.breaker import Cancelled, CircuitBreaker, GaveUp
 from portal import outbound
 from portal.external import ServiceError, retry_after_seconds, tls_context
 
@@ -87,6 +88,13 @@ class AcsError(ServiceError):
 
     request_id: str = ""
     client_request_id: str = ""
+
+
+class AcsCancelled(AcsError):
+    """The caller stopped the request while it waited to retry (a sync that lost its lock)."""
+
+    def __init__(self) -> None:
+        super().__init__("Stopped while waiting to retry", permanent=True)
 
 
 class AcsConfigError(AcsError):
@@ -322,6 +330,9 @@ class AcsClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         max_pages: int = DEFAULT_MAX_LIST_PAGES,
+        cancel: threading.Event | None = None,
+        breaker: CircuitBreaker | None = None,
+        retry_seconds: float | None = None,
     ) -> None:
         self.endpoint = check_endpoint(endpoint)
         self.max_pages = max(1, max_pages)
@@ -329,6 +340,9 @@ class AcsClient:
         self.concurrency = max(1, concurrency)
         self.max_attempts = max(1, max_attempts)
         self._sleep = sleep
+        # Retry-loop controls (see ``request``): stop waiting when ``cancel`` is set, share
+        # waits between threads through ``breaker``, give up after ``retry_seconds``.
+        self._cancel, self.breaker, self.retry_seconds = cancel, breaker, retry_seconds
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
         self._rng_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -373,6 +387,16 @@ class AcsClient:
         with self._rng_lock:
             return self._rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
 
+    def _wait(self, seconds: float) -> None:
+        """Sleep before a retry; a set ``cancel`` event ends the wait and the request."""
+        if self._cancel is not None and self._sleep is time.sleep:
+            if self._cancel.wait(seconds):
+                raise AcsCancelled
+            return
+        self._sleep(seconds)
+        if self._cancel is not None and self._cancel.is_set():
+            raise AcsCancelled
+
     def request(
         self,
         method: str,
@@ -385,14 +409,32 @@ class AcsClient:
         """Send with retries; return the successful response or raise ``AcsError``.
 
         ``url`` is a request target built by ``_target`` or an absolute URL on the same host.
+        Retries stop after ``max_attempts``, or when the next wait would end past
+        ``retry_seconds`` from the first attempt; ``AcsCancelled`` when ``cancel`` is set.
         """
         content = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         headers = {"Content-Type": content_type} if body is not None else {}
+        started = time.monotonic()
         last: AcsError | None = None
+        attempt = 0
         for attempt in range(self.max_attempts):
             if attempt:
                 wait = last.retry_after if last else None
-                self._sleep(min(wait, BACKOFF_CAP) if wait is not None else self._backoff(attempt))
+                delay = min(wait, BACKOFF_CAP) if wait is not None else self._backoff(attempt)
+                if self.retry_seconds is not None and (
+                    time.monotonic() - started + delay > self.retry_seconds
+                ):
+                    break
+                self._wait(delay)
+            if self.breaker is not None:
+                try:
+                    self.breaker.before_request(self._cancel)
+                except Cancelled:
+                    raise AcsCancelled from None
+                except GaveUp as exc:
+                    raise AcsError(
+                        f"Not sent: the resource kept refusing requests ({exc})", permanent=False
+                    ) from None
             with self._count_lock:
                 self.requests_sent += 1
             try:
@@ -402,15 +444,22 @@ class AcsClient:
                 )
             except httpx.TimeoutException:
                 last = AcsError("The ACS resource did not answer in time", permanent=False)
+                self._record_transient(last)
                 continue
             except httpx.TransportError as exc:
                 last = AcsError(f"Connection to ACS failed: {type(exc).__name__}", permanent=False)
+                self._record_transient(last)
                 continue
             if response.is_success:
+                if self.breaker is not None:
+                    self.breaker.record_success()
                 return response
             last = _error_from(response)
             if last.permanent:
+                if self.breaker is not None:
+                    self.breaker.record_success()  # it answers; the request is what is wrong
                 raise last
+            self._record_transient(last)
             log.info(
                 "ACS %s %s -> %s, attempt %d of %d",
                 method,
@@ -420,8 +469,13 @@ class AcsClient:
                 self.max_attempts,
             )
         assert last is not None
-        last.message = f"{last.message}; gave up after {self.max_attempts} attempts"
+        tries = attempt + 1 if attempt + 1 == self.max_attempts else attempt
+        last.message = f"{last.message}; gave up after {tries} attempts"
         raise last
+
+    def _record_transient(self, error: AcsError) -> None:
+        if self.breaker is not None:
+            self.breaker.record_failure(reason=str(error), retry_after=error.retry_after)
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:

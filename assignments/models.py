@@ -137,12 +137,28 @@ class SyncRun(models.Model):
     restored = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
+    # While sending waits for the resource (its circuit is open: 503s, 429 Retry-After): until
+    # when, and why. Shown on the run page with a countdown.
+    waiting_until = models.DateTimeField(null=True, blank=True)
+    wait_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]
 
     def __str__(self) -> str:
         return f"Sync of {self.resource} #{self.pk} ({self.status})"
+
+    @property
+    def wait_text(self) -> str:
+        """ "Waiting 23 s before retrying: …" while the sending waits, else empty."""
+        from django.utils import timezone
+
+        if self.status != SyncStatus.RUNNING or self.waiting_until is None:
+            return ""
+        left = (self.waiting_until - timezone.now()).total_seconds()
+        if left <= 0:
+            return ""
+        return f"Waiting {left:.0f} s before retrying: {self.wait_reason}"
 
     @property
     def progress_percent(self) -> int:

@@ -54,14 +54,30 @@ def send_run(run_id: int, *, countdown: float = 0, previous: datetime | None = N
     return False
 
 
+def retry_starts_at(queued_at: datetime) -> datetime:
+    """When a follow-up ("retry") run queued at ``queued_at`` is due."""
+    return queued_at + timedelta(seconds=settings.ACS_SYNC_RETRY_DELAY_SECONDS)
+
+
 def send_queued_run(resource_id: int) -> bool:
-    """Start the resource's queued run now (the lock was just released)."""
+    """Start the resource's queued run now (the lock was just released).
+
+    A follow-up run retrying transient failures keeps its delay: the resource needs the time.
+    """
     run = (
         SyncRun.objects.filter(resource_id=resource_id, status=SyncStatus.QUEUED)
-        .values_list("pk", "enqueued_at")
+        .values_list("pk", "enqueued_at", "trigger", "queued_at")
         .first()
     )
-    return bool(run) and send_run(run[0], previous=run[1])
+    if not run:
+        return False
+    pk, previous, trigger, queued_at = run
+    countdown = 0.0
+    if trigger == "retry":
+        if previous is not None:
+            return False  # its message is in the broker, due when the delay ends
+        countdown = max(0.0, (retry_starts_at(queued_at) - timezone.now()).total_seconds())
+    return send_run(pk, previous=previous, countdown=countdown)
 
 
 def relay_sync_runs() -> int:
@@ -82,6 +98,9 @@ def relay_sync_runs() -> int:
             sent += send_run(replacement.pk, previous=replacement.enqueued_at)
     never_sent = Q(enqueued_at__isnull=True)
     lost = Q(enqueued_at__lt=now - 2 * lock) & ~locked
+    # A follow-up run's message waits out its delay in the broker; it is not lost meanwhile.
+    delay = timedelta(seconds=settings.ACS_SYNC_RETRY_DELAY_SECONDS)
+    lost &= ~Q(trigger="retry", enqueued_at__gte=now - 2 * lock - delay)
     waiting = SyncRun.objects.filter(never_sent | lost, status=SyncStatus.QUEUED)
     for run_id, previous in waiting.values_list("pk", "enqueued_at")[:100]:
         sent += send_run(run_id, previous=previous)

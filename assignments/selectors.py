@@ -99,6 +99,7 @@ def run_progress(run: SyncRun) -> dict[str, Any]:
             "drift": run.drift,
             "restored": run.restored,
             "message": run.message,
+            "wait": run.wait_text,
         },
         "done": finished,
         "reload": finished,

@@ -186,8 +186,16 @@ def _queue_sync_after_change(resource: AcsResource, user=None) -> None:
 
 def request_sync(*, actor: Actor, resource: AcsResource, trigger: str = "manual") -> SyncRun:
     """ "Sync now": the queued run of the resource, or a new one."""
+    from assignments import outbox
+
     with transaction.atomic():
         run, created = _queue_sync(resource=resource, trigger=trigger, user=actor.user)
+        if run.trigger == "retry":
+            # Joining a follow-up run that waits out its delay: the operator wants it now.
+            SyncRun.objects.filter(pk=run.pk).update(trigger=trigger, requested_by=actor.user)
+            run.trigger = trigger
+            previous = run.enqueued_at
+            transaction.on_commit(lambda: outbox.send_run(run.pk, previous=previous))
         record_event(
             actor=actor,
             action=Action.SYNC_QUEUED,

@@ -24,18 +24,19 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import partial
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from assignments import acs, outbox
+from assignments.breaker import CircuitBreaker, Wait
 from assignments.diff import LocalRow, Op, OpKind, Plan, batches, plan_sync
 from assignments.models import (
     AcsResource,
@@ -55,6 +56,8 @@ FINISHED = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
 COUNTS = ("created", "updated", "deleted", "unchanged", "failed", "drift", "restored")
 CHUNK = 500  # ids per bookkeeping statement (pk__any_of: one array on PostgreSQL)
 FLUSH_SECONDS = 0.25  # progress reaches the database (and the page) this often while sending
+# Retries of one request are bounded by time (ACS_SYNC_RETRY_SECONDS); this only caps attempts.
+RETRY_ATTEMPTS = 1000
 
 
 # --- the lock -------------------------------------------------------------------------------
@@ -94,7 +97,14 @@ def lock_wait_seconds(resource_id: int) -> float:
 
 
 class Heartbeat(threading.Thread):
-    """Extends the lock every quarter of its lifetime; ``lost`` is set if someone took it."""
+    """Extends the lock every quarter of its lifetime; ``lost`` is set if the run must stop.
+
+    A failed extension (the database connection dropped, the server restarted) is retried on a
+    fresh connection every second. The lock is only declared lost when someone else holds it,
+    or when no extension succeeded before it could have expired: from then on another run may
+    claim the resource, so this one must stop sending (``lost`` also ends the ACS client's
+    waits between retries).
+    """
 
     def __init__(self, *, resource_id: int, owner: str, seconds: int) -> None:
         super().__init__(name=f"sync-heartbeat-{resource_id}", daemon=True)
@@ -103,13 +113,31 @@ class Heartbeat(threading.Thread):
         self._stopping = threading.Event()
 
     def run(self) -> None:
+        interval = max(0.5, self.seconds / 4)
+        # Stop a little before the lock can expire: a relay may claim it the moment it does.
+        margin = min(2.0, self.seconds / 8)
+        expires = time.monotonic() + self.seconds
+        wait = interval
         try:
-            while not self._stopping.wait(max(0.5, self.seconds / 4)):
-                if not extend_claim(
-                    resource_id=self.resource_id, owner=self.owner, seconds=self.seconds
-                ):
+            while not self._stopping.wait(wait):
+                attempt_at = time.monotonic()
+                try:
+                    extended = extend_claim(
+                        resource_id=self.resource_id, owner=self.owner, seconds=self.seconds
+                    )
+                except DatabaseError:
+                    log.warning("Sync heartbeat could not reach the database; retrying")
+                    connection.close()  # the next attempt opens a fresh connection
+                    if time.monotonic() >= expires - margin:
+                        log.error("Sync lock may have expired without a heartbeat; stopping")
+                        self.lost.set()
+                        return
+                    wait = min(1.0, interval)
+                    continue
+                if not extended:
                     self.lost.set()
                     return
+                expires, wait = attempt_at + self.seconds, interval
         except Exception:
             log.exception("Sync heartbeat failed; treating the lock as lost")
             self.lost.set()
@@ -191,6 +219,10 @@ def _start(run: SyncRun) -> None:
 class _Reconciler:
     def __init__(self, run: SyncRun, heartbeat: Heartbeat) -> None:
         self.run, self.resource, self.heartbeat = run, run.resource, heartbeat
+        # Shared by the client's threads: they wait together, and give up together.
+        self.breaker = CircuitBreaker(give_up_after=settings.ACS_SYNC_RETRY_SECONDS)
+        self.transient_failures = 0
+        self.shown_wait: Wait | None = None
         self.timings: dict[str, float] = {}  # seconds per phase, in the sync.finished event
 
     @contextmanager
@@ -206,7 +238,15 @@ class _Reconciler:
         try:
             if not self.resource.enabled:
                 raise acs.AcsConfigError("The resource is disabled.")
-            with acs.client_for(self.resource, concurrency=settings.ACS_SYNC_CONCURRENCY) as client:
+            client = acs.client_for(
+                self.resource,
+                concurrency=settings.ACS_SYNC_CONCURRENCY,
+                cancel=self.heartbeat.lost,  # a run that lost its lock stops waiting to retry
+                breaker=self.breaker,
+                max_attempts=RETRY_ATTEMPTS,
+                retry_seconds=settings.ACS_SYNC_RETRY_SECONDS,
+            )
+            with client:
                 with self._timed("read"):
                     # The remote list is fetched on the pool while this thread reads the database.
                     listing = client.submit(self._list, client)
@@ -223,7 +263,7 @@ class _Reconciler:
                 with self._timed("apply"):
                     self._apply(client, plan)
                 self.timings["requests"] = client.requests_sent
-        except LockLost:
+        except (LockLost, acs.AcsCancelled):
             run.message = "Stopped: another run took over this resource."
             run.status = SyncStatus.FAILED
         except acs.AcsError as exc:
@@ -341,26 +381,53 @@ class _Reconciler:
 
     # writing ----------------------------------------------------------------------------
     def _apply(self, client: acs.AcsClient, plan: Plan) -> None:
-        """Send the batches on the pool; record the plan, then outcomes every ``FLUSH_SECONDS``."""
+        """Send the batches on the pool; record the plan, then outcomes every ``FLUSH_SECONDS``.
+
+        The loop wakes at least every ``FLUSH_SECONDS`` even when no batch ends, to stop at
+        once if the lock is lost and to show on the run page what the sending waits for.
+        """
         work = batches(plan.ops, settings.ACS_SYNC_BATCH_SIZE)
-        sending = client.map(partial(_send_batch, client), work)
+        running = {client.submit(_send_batch, client, batch) for batch in work}
         self._record_plan(plan)  # while the first batches are in flight
-        pending: list[tuple[Op, str]] = []
+        pending: list[tuple[Op, str, bool]] = []
         flushed = time.monotonic()
-        for _batch, future in sending:
+        while running:
+            done, running = wait(running, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
             self._check_lock()
-            pending.extend(future.result())
-            if time.monotonic() - flushed >= FLUSH_SECONDS:
+            for future in done:
+                try:
+                    pending.extend(future.result())
+                except acs.AcsCancelled:
+                    raise LockLost from None
+            self._show_wait()
+            if pending and time.monotonic() - flushed >= FLUSH_SECONDS:
                 self._record_results(pending)
                 pending, flushed = [], time.monotonic()
         if pending:
             self._record_results(pending)
+        self._show_wait()
 
-    def _record_results(self, results: list[tuple[Op, str]]) -> None:
+    def _show_wait(self) -> None:
+        """Store what the sending waits for (the breaker's cool-down), when that changes."""
+        current = self.breaker.waiting()
+        if current == self.shown_wait or (
+            current
+            and self.shown_wait
+            and current.reason == self.shown_wait.reason
+            and abs(current.until - self.shown_wait.until) < 1
+        ):
+            return
+        self.shown_wait = current
+        until = datetime.fromtimestamp(current.until, tz=UTC) if current else None
+        SyncRun.objects.filter(pk=self.run.pk).update(
+            waiting_until=until, wait_reason=current.reason[:300] if current else ""
+        )
+
+    def _record_results(self, results: list[tuple[Op, str, bool]]) -> None:
         """Store one batch's outcome: per assignment, and the run's counts and progress."""
         run, now = self.run, timezone.now()
-        ok = [op for op, error in results if not error]
-        failed = [(op, error) for op, error in results if error]
+        ok = [op for op, error, _ in results if not error]
+        failed = [(op, error, transient) for op, error, transient in results if error]
         with transaction.atomic():
             synced = [op.pk for op in ok if op.kind != OpKind.DELETE and op.pk]
             for chunk in _chunks(synced):
@@ -373,10 +440,18 @@ class _Reconciler:
             DriftEntry.objects.filter(
                 pk__in=[op.drift_pk for op in ok if op.drift_pk], remove_requested=True
             ).delete()
-            for op, error in failed:
+            for op, error, transient in failed:
                 if op.pk:
                     self._rows([op.pk]).update(sync_state=SyncState.FAILED, last_error=error)
-                run.errors.append({"object_id": op.object_id, "op": op.kind, "reason": error})
+                run.errors.append(
+                    {
+                        "object_id": op.object_id,
+                        "op": op.kind,
+                        "reason": error,
+                        "transient": transient,
+                    }
+                )
+                self.transient_failures += transient
             run.created += sum(1 for op in ok if op.kind == OpKind.CREATE)
             run.updated += sum(1 for op in ok if op.kind == OpKind.UPDATE)
             run.deleted += sum(1 for op in ok if op.kind == OpKind.DELETE)
@@ -385,11 +460,24 @@ class _Reconciler:
             run.save(update_fields=["created", "updated", "deleted", "failed", "done", "errors"])
 
     def _finish(self) -> None:
+        from assignments.services import _queue_sync
+
         run = self.run
         with transaction.atomic():
             run.finished_at = timezone.now()
-            run.save()
+            run.waiting_until, run.wait_reason = None, ""
             AcsResource.objects.filter(pk=self.resource.pk).update(sync_requested_at=None)
+            retry = None
+            if self.transient_failures and run.status == SyncStatus.PARTIAL:
+                # Failures that only wanted time (503, 429, timeouts) are retried by a follow-up
+                # run, not left for beat's next sweep.
+                delay = settings.ACS_SYNC_RETRY_DELAY_SECONDS
+                retry, _ = _queue_sync(resource=self.resource, trigger="retry", countdown=delay)
+                run.message += (
+                    f" {self.transient_failures} failed for a passing reason (the resource was "
+                    f"unavailable or throttling); run #{retry.pk} retries them in {delay} s."
+                )
+            run.save()
             record_event(
                 actor=Actor.system("sync"),
                 action=Action.SYNC_FINISHED,
@@ -398,6 +486,7 @@ class _Reconciler:
                     "run": run.pk,
                     "status": run.status,
                     "seconds": self.timings,
+                    "retry_run": retry.pk if retry else None,
                     **{k: getattr(run, k) for k in COUNTS},
                 },
             )
@@ -416,14 +505,18 @@ def _chunks(pks: list[int]) -> Iterator[list[int]]:
         yield pks[i : i + CHUNK]
 
 
-def _send_batch(client: acs.AcsClient, ops: list[Op]) -> list[tuple[Op, str]]:
+def _send_batch(client: acs.AcsClient, ops: list[Op]) -> list[tuple[Op, str, bool]]:
     """One merge-patch for the batch; if it fails, each entry alone (PUT or DELETE).
 
-    Returns (op, "") for success and (op, reason) for failure. Runs on the client's pool.
+    Returns (op, "", False) for success and (op, reason, transient) for failure; ``transient``
+    when retrying later can help (the next run retries those). Runs on the client's pool;
+    ``AcsCancelled`` (the run lost its lock) goes up unchanged.
     """
     try:
         client.patch_assignments({op.object_id: op.body for op in ops})
-        return [(op, "") for op in ops]
+        return [(op, "", False) for op in ops]
+    except acs.AcsCancelled:
+        raise
     except acs.AcsError as exc:
         log.info("Merge-patch of %d entries failed (%s); sending them one by one", len(ops), exc)
     results = []
@@ -438,7 +531,9 @@ def _send_batch(client: acs.AcsClient, ops: list[Op]) -> list[tuple[Op, str]]:
                     principal_type=op.body["principalType"],
                     client_ids=op.body["clientIds"],
                 )
-            results.append((op, ""))
+            results.append((op, "", False))
+        except acs.AcsCancelled:
+            raise
         except acs.AcsError as exc:
-            results.append((op, str(exc)))
+            results.append((op, str(exc), not exc.permanent))
     return results

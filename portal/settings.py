@@ -238,6 +238,10 @@ ACS_SYNC_CONCURRENCY = env.int("ACS_SYNC_CONCURRENCY", default=8)
 ACS_SYNC_BATCH_SIZE = env.int("ACS_SYNC_BATCH_SIZE", default=100)
 ACS_SYNC_LOCK_SECONDS = env.int("ACS_SYNC_LOCK_SECONDS", default=120)
 ACS_SYNC_DEBOUNCE_SECONDS = env.int("ACS_SYNC_DEBOUNCE_SECONDS", default=3)
+# How long one ACS request may keep retrying (503s, 429s, dropped connections) before its
+# entry fails, and when a follow-up run retries entries that failed only for such reasons.
+ACS_SYNC_RETRY_SECONDS = env.float("ACS_SYNC_RETRY_SECONDS", default=120.0)
+ACS_SYNC_RETRY_DELAY_SECONDS = env.int("ACS_SYNC_RETRY_DELAY_SECONDS", default=60)
 # The outbox relay in every worker (portal/outbox.py): how often it re-sends work whose task
 # never reached the broker or whose worker went away. A quarter of the lock's lifetime, so a
 # killed run is replaced well within twice that lifetime.
