@@ -6,7 +6,7 @@ import re
 
 from django import forms
 
-from assignments import acs
+from assignments import acs, uploads
 from assignments.models import AcsResource, AuthMethod, PrincipalType, SyncState
 from tenants.models import CustomerTenant
 
@@ -128,14 +128,16 @@ class FilterForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text="Columns principal_type, object_id (or a user's UPN), tenant_id, client_ids "
-        "(separated by ';'). Nothing is applied until you confirm the preview.",
+        help_text="Up to 5 MB. Columns principal_type, object_id (or a user's UPN), tenant_id, "
+        "client_ids (separated by ';'). Nothing is applied until you confirm the preview.",
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > 5 * 1024 * 1024:
-            raise forms.ValidationError("The file is larger than 5 MB.")
+        if upload.size > uploads.MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is larger than {uploads.MAX_BYTES // (1024 * 1024)} MB."
+            )
         try:
             return upload.name, upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from assignments import access, imports, outbox, selectors, services
+from assignments import access, imports, outbox, selectors, services, uploads
 from assignments.acs import key_env_var_allowed
 from assignments.forms import (
     AccessCheckForm,
@@ -234,46 +234,57 @@ def assignment_remove(request, pk: int, assignment_pk: int):
 # --- CSV ----------------------------------------------------------------------------------
 @require_role()
 def assignment_import(request, pk: int):
+    """Upload → preview (the file stays on the server, ``assignments.uploads``) → confirm."""
     resource = _resource(pk)
     preview, form = None, ImportForm()
+    context = {
+        "resource": resource,
+        "max_mb": uploads.MAX_BYTES // (1024 * 1024),
+        "max_rows": imports.MAX_ROWS,
+    }
     if request.method == "POST" and "confirm" in request.POST:
-        text = request.POST.get("csv_text", "")
+        stored = uploads.load(
+            key=request.POST.get("upload", ""), user_id=request.user.pk, resource_id=resource.pk
+        )
+        if stored is None:
+            messages.error(
+                request, "That preview has expired or is not yours; upload the file again."
+            )
+            return redirect("assignments:import", pk=pk)
         try:
             preview = imports.apply_import(
                 actor=Actor.from_request(request),
                 resource=resource,
-                text=text,
-                filename=request.POST.get("filename", ""),
+                text=stored.text,
+                filename=stored.filename,
             )
         except imports.ImportRejected as exc:
             preview = exc.preview
             messages.error(request, f"Nothing was imported: {exc}")
         else:
+            uploads.discard(stored.key)
             messages.success(
                 request,
                 f"Imported {len(preview.rows)} rows: {preview.count('add')} added, "
                 f"{preview.count('update')} updated, {preview.count('unchanged')} unchanged.",
             )
             return redirect("assignments:resource_assignments", pk=pk)
-        return render(
-            request,
-            "assignments/import.html",
-            {"resource": resource, "form": form, "preview": preview, "csv_text": text},
-        )
+        context.update(form=form, preview=preview, upload=stored.key, filename=stored.filename)
+        return render(request, "assignments/import.html", context)
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES)
         if form.is_valid():
             filename, text = form.cleaned_data["file"]
             preview = imports.preview_import(resource=resource, text=text)
-            context = {
-                "resource": resource,
-                "form": form,
-                "preview": preview,
-                "csv_text": text,
-                "filename": filename,
-            }
+            key = ""
+            if preview.ok:
+                key = uploads.store(
+                    user_id=request.user.pk, resource_id=resource.pk, filename=filename, text=text
+                )
+            context.update(form=form, preview=preview, upload=key, filename=filename)
             return render(request, "assignments/import.html", context)
-    return render(request, "assignments/import.html", {"resource": resource, "form": form})
+    context["form"] = form
+    return render(request, "assignments/import.html", context)
 
 
 @require_role()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import re
+import uuid
+
 import pytest
 from django.urls import reverse
 
@@ -158,6 +162,18 @@ def upload(client, resource, text, name="a.csv"):
     return client.post(url, {"file": SimpleUploadedFile(name, text.encode(), "text/csv")})
 
 
+def confirm_fields(page: str) -> dict[str, str]:
+    """The hidden fields of the preview's confirm form, as the browser would post them."""
+    form = page[page.index('name="confirm"') - 200 :]
+    form = form[: form.index("</form>")]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    for name, value in re.findall(
+        r'<textarea[^>]* name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S
+    ):
+        fields[name] = html.unescape(value)
+    return fields
+
+
 def test_bad_csv_rows_are_listed_with_line_and_reason_and_nothing_applies(
     operator_client, offline_resource, fabrikam, litware, settings
 ):
@@ -192,7 +208,7 @@ def test_good_csv_previews_then_applies_in_one_go(
     page = upload(operator_client, offline_resource, text).content.decode()
     assert "All 2 rows are valid" in page and not Assignment.objects.exists()
     url = reverse("assignments:import", args=[offline_resource.pk])
-    response = operator_client.post(url, {"confirm": "1", "csv_text": text, "filename": "a.csv"})
+    response = operator_client.post(url, confirm_fields(page))
     assert response.status_code == 302 and Assignment.objects.count() == 2
     assert AuditEvent.objects.get(action="assignment.imported").details["added"] == 2
     export = operator_client.get(reverse("assignments:export", args=[offline_resource.pk]))
@@ -247,3 +263,37 @@ def test_drift_adopt_from_the_page(operator_client, auditor, offline_resource, f
     ).content.decode()
     assert "now managed by the portal" in page
     assert Assignment.objects.get().adopted and not DriftEntry.objects.exists()
+
+
+def test_a_csv_of_four_megabytes_previews_and_confirms(
+    operator_client, offline_resource, fabrikam, settings
+):
+    settings.ENTRA_CLIENT_ID = ids.OPERATOR_APP_ID
+    note = "x" * 2000  # an extra column the import ignores, as in a hand-edited export
+    rows = [f"user,{uuid.UUID(int=i + 1)},{ids.FABRIKAM_TENANT_ID},,{note}" for i in range(2000)]
+    text = "principal_type,object_id,tenant_id,client_ids,note\n" + "\n".join(rows) + "\n"
+    assert 2.5 * 1024 * 1024 < len(text) < 5 * 1024 * 1024
+    page = upload(operator_client, offline_resource, text, "big.csv").content.decode()
+    assert "All 2000 rows are valid" in page
+    url = reverse("assignments:import", args=[offline_resource.pk])
+    response = operator_client.post(url, confirm_fields(page))
+    assert response.status_code == 302 and Assignment.objects.count() == 2000
+    assert "up to 5 MB" in page  # the limit is stated
+    event = AuditEvent.objects.get(action="assignment.imported")
+    assert (event.details["file"], event.details["added"]) == ("big.csv", 2000)
+
+
+def test_a_preview_is_confirmed_only_by_the_operator_who_uploaded_it(
+    operator_client, offline_resource, fabrikam, settings, make_user
+):
+    from django.test import Client
+
+    settings.ENTRA_CLIENT_ID = ids.OPERATOR_APP_ID
+    text = f"principal_type,object_id,tenant_id,client_ids\ntenant,,{ids.FABRIKAM_TENANT_ID},\n"
+    page = upload(operator_client, offline_resource, text).content.decode()
+    other = Client()
+    other.force_login(make_user("charlie@contoso.example"))
+    url = reverse("assignments:import", args=[offline_resource.pk])
+    response = other.post(url, confirm_fields(page), follow=True)
+    assert "has expired or is not yours" in response.content.decode()
+    assert not Assignment.objects.exists()
