@@ -30,6 +30,12 @@ from tenants.models import CustomerTenant
 PAGE_SIZE = 100
 
 
+def _pk(value: str | None) -> int:
+    """A primary key from a query or form parameter; 0 (matches nothing) when it is not one."""
+    # 18 digits at most: a longer number overflows the database integer (another 500).
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 18 else 0
+
+
 def _resource(pk: int) -> AcsResource:
     return get_object_or_404(AcsResource, pk=pk)
 
@@ -160,7 +166,7 @@ def tenant_assignments(request, tenant_pk: int):
 def assignment_add(request, pk: int):
     resource = _resource(pk)
     tenant = CustomerTenant.objects.filter(
-        pk=(request.POST or request.GET).get("tenant") or 0
+        pk=_pk((request.POST or request.GET).get("tenant"))
     ).first()
     form = AssignmentForm(request.POST or None, tenant=tenant)
     search = UserSearchForm(request.GET if "q" in request.GET else None)
@@ -314,7 +320,7 @@ def run_progress(request, pk: int):
 def drift(request, pk: int):
     resource = _resource(pk)
     if request.method == "POST":
-        entry = DriftEntry.objects.filter(resource=resource, pk=request.POST.get("entry") or 0)
+        entry = DriftEntry.objects.filter(resource=resource, pk=_pk(request.POST.get("entry")))
         entry = entry.first()
         actor = Actor.from_request(request)
         if entry is None:

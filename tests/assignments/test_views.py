@@ -297,3 +297,15 @@ def test_a_preview_is_confirmed_only_by_the_operator_who_uploaded_it(
     response = other.post(url, confirm_fields(page), follow=True)
     assert "has expired or is not yours" in response.content.decode()
     assert not Assignment.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "1e3", "٣", "-1", "9" * 30])
+def test_malformed_ids_in_the_add_and_drift_pages_are_no_500(
+    operator_client, offline_resource, value
+):
+    add = reverse("assignments:assignment_add", args=[offline_resource.pk])
+    assert operator_client.get(add, {"tenant": value}).status_code == 200
+    drift = reverse("assignments:drift", args=[offline_resource.pk])
+    response = operator_client.post(drift, {"entry": value, "action": "adopt"}, follow=True)
+    assert response.status_code == 200
+    assert "no longer listed" in response.content.decode()
