@@ -29,7 +29,22 @@ FINISHED = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
 
 
 @pytest.fixture
-def redis(tmp_path):
+def only_our_workers():
+    """Pause the session's shared worker while the test runs its own.
+
+    Every worker's relay serves the one test database: the shared worker would send this
+    test's runs through the shared broker, which does not go down when the test stops Redis.
+    """
+    paused = list(worker_support.WorkerProcess.running)
+    for worker in paused:
+        worker.stop()
+    yield
+    for worker in paused:
+        worker.start().wait_ready()
+
+
+@pytest.fixture
+def redis(only_our_workers, tmp_path):
     server = RedisServer(tmp_path / "redis").start()
     with celery_app_on(server.url):
         yield server

@@ -61,8 +61,10 @@ def celery_app_on(url: str) -> Iterator[None]:
     """Point this process's Celery app (what the services publish with) at ``url``."""
     from portal.celery import app
 
-    def reset() -> None:
-        if app._pool is not None:
+    def reset(*, close: bool) -> None:
+        # Only the private server's pool is closed: kombu keeps pools in a registry by URL, and
+        # a closed pool of the shared broker would be handed out again afterwards.
+        if close and app._pool is not None:
             app._pool.force_close_all()
         app._after_fork()  # forgets the connection and producer pools
         app._backend_cache = None
@@ -71,10 +73,10 @@ def celery_app_on(url: str) -> Iterator[None]:
     before = (app.conf.broker_url, app.conf.result_backend, app.conf.broker_transport_options)
     app.conf.broker_url = app.conf.result_backend = url
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
-    reset()
+    reset(close=False)
     try:
         yield
     finally:
-        reset()
+        reset(close=True)
         app.conf.broker_url, app.conf.result_backend, app.conf.broker_transport_options = before
-        reset()
+        reset(close=False)

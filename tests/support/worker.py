@@ -26,6 +26,8 @@ def test_database_url() -> str:
 
 
 class WorkerProcess:
+    running: set[WorkerProcess] = set()  # started and not stopped (fault tests pause them)
+
     def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2):
         self.env, self.log_path, self.concurrency = env, log_path, concurrency
         self.proc: subprocess.Popen | None = None
@@ -43,6 +45,7 @@ class WorkerProcess:
             cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
+        WorkerProcess.running.add(self)
         return self
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -55,11 +58,13 @@ class WorkerProcess:
             raise RuntimeError(f"Celery worker not ready: {exc}\n{self.log_tail()}") from exc
 
     def kill(self, sig: int = 9) -> None:
+        WorkerProcess.running.discard(self)
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, sig)
             self.proc.wait(timeout=30)
 
     def stop(self) -> None:
+        WorkerProcess.running.discard(self)
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, 15)
             try:
