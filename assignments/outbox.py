@@ -92,6 +92,11 @@ def relay_sync_runs() -> int:
     abandoned = SyncRun.objects.filter(status=SyncStatus.RUNNING, started_at__lt=now - lock / 8)
     for run_id in abandoned.exclude(locked).values_list("pk", flat=True):
         replacement = replace_abandoned_run(run_id=run_id)
+        log.info(
+            "Sync run #%s lost its worker; replaced by run #%s",
+            run_id,
+            replacement and replacement.pk,
+        )
         # A new successor was sent on commit; one that joined a queued run waiting out a
         # "busy" countdown is started now (one never sent is picked up just below).
         if replacement is not None and replacement.enqueued_at is not None:

@@ -53,6 +53,8 @@ def run_sweeps() -> int:
             sent += sweep() or 0
         except Exception:
             log.exception("Outbox sweep %s failed; it runs again at the next tick", path)
+    if sent:
+        log.info("Outbox relay sent %d task(s)", sent)
     # Hold no database connection between ticks: worker children are forked from this process.
     close_old_connections()
     connections.close_all()
@@ -81,5 +83,6 @@ class Relay(bootsteps.StartStopStep):
     def _loop(self) -> None:
         from django.conf import settings
 
+        log.info("Outbox relay started (every %s s)", settings.OUTBOX_RELAY_SECONDS)
         while not self._stopping.wait(settings.OUTBOX_RELAY_SECONDS):
             run_sweeps()

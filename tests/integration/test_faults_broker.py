@@ -68,6 +68,7 @@ def start_worker(redis, microsoft_env, tmp_path):
             "CELERY_RESULT_BACKEND": redis.url,
             "ACS_SYNC_LOCK_SECONDS": str(LOCK_SECONDS),
             "ACS_SYNC_BATCH_SIZE": "50",
+            "ACS_SYNC_CONCURRENCY": "2",
         }
         worker = worker_support.WorkerProcess(env, tmp_path / f"{name}.log").start()
         started.append(worker)
@@ -122,7 +123,9 @@ def wait_until(check, timeout: float, what: str):
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError(f"not {what} after {timeout} s")
+    runs = list(SyncRun.objects.values("pk", "status", "trigger", "enqueued_at", "message"))
+    locks = list(AcsResource.objects.values("sync_locked_until", "sync_locked_by"))
+    raise AssertionError(f"not {what} after {timeout} s; runs {runs}, lock {locks}")
 
 
 def test_a_redis_outage_during_sync_now_ends_synced_once_redis_is_back_without_beat(
@@ -151,7 +154,9 @@ def test_a_worker_sigkilled_mid_run_is_replaced_within_twice_the_lock_lifetime(
 ):
     wanted = assign(resource, 1000)
     first_worker = start_worker("first")
-    cloudsim_clean.set_fault("latency", service=ids.CONTOSO_ACS, method="PATCH", arg=1000)
+    # Slow writes, two at a time: the run lasts over 30 s, so it is still going once the
+    # second worker is up (which takes seconds on a loaded machine).
+    cloudsim_clean.set_fault("latency", service=ids.CONTOSO_ACS, method="PATCH", arg=3000)
     first = request_sync(actor=Actor.operator(admin_user), resource=resource)
     wait_until(
         lambda: SyncRun.objects.filter(pk=first.pk, status=SyncStatus.RUNNING, done__gt=0).exists(),
@@ -159,6 +164,8 @@ def test_a_worker_sigkilled_mid_run_is_replaced_within_twice_the_lock_lifetime(
         "running",
     )
     start_worker("second")  # idle: the run is on the first worker
+    first.refresh_from_db()
+    assert first.status == SyncStatus.RUNNING and first.done < 1000
     killed_at = timezone.now()
     first_worker.kill()  # SIGKILL, the whole process group: no cleanup runs
     cloudsim_clean.clear_faults()
