@@ -100,3 +100,15 @@ def test_a_sync_now_made_during_a_run_starts_when_the_lock_is_released(
     sync_now(offline_resource)  # the run in progress ends and releases the lock
     assert [t["kwargs"] for t in queued_tasks] == [{"run_id": waiting.pk}]
     assert queued_tasks[0]["countdown"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sync_now_starts_a_follow_up_run_at_once_instead_of_after_its_delay(
+    operator_user, offline_resource, queued_tasks
+):
+    follow_up = SyncRun.objects.create(
+        resource=offline_resource, trigger="retry", enqueued_at=timezone.now()
+    )
+    run = request_sync(actor=Actor.operator(operator_user), resource=offline_resource)
+    assert run.pk == follow_up.pk and run.trigger == "manual"
+    assert [(t["kwargs"], t["countdown"]) for t in queued_tasks] == [({"run_id": run.pk}, 0)]
