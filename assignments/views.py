@@ -9,7 +9,7 @@ from django.db import IntegrityError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from assignments import access, imports, selectors, services
@@ -273,7 +273,10 @@ def assignment_export(request, pk: int):
     body = selectors.assignments_csv(selectors.assignment_list(resource=resource))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="{resource.name}-{stamp}.csv"'
+    # Django quotes or percent-encodes the name, so a quote or CR/LF in it cannot split the header.
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{resource.name}-{stamp}.csv"
+    )
     return response
 
 
