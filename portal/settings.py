@@ -159,7 +159,8 @@ AUTH_USER_MODEL = "portal.User"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Django's Redis cache that degrades to process memory while Redis is down (rate limits).
+        "default": {"BACKEND": "portal.cache.FallbackRedisCache", "LOCATION": REDIS_URL}
     }
 else:
     CACHES = {
