@@ -9,6 +9,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.shortcuts import render
 
 from audit.actions import Action
@@ -22,6 +23,31 @@ logger = logging.getLogger(__name__)
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         return settings.ACCOUNT_SIGNUP_OPEN
+
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        # allauth keys the failed-sign-in limit (ACCOUNT_RATE_LIMITS["login_failed"], "…/key")
+        # by the login alone, so five wrong guesses locked the account for everyone. Keyed by
+        # login and client address, the guesser is locked out and the owner elsewhere is not;
+        # the per-address part of the rate ("…/ip") still slows one address trying many logins.
+        # The same key serves allauth's rollback on success and its reset after a new password.
+        return (
+            f"{super()._get_login_attempts_cache_key(request, **credentials)}:{client_ip(request)}"
+        )
+
+    def pre_authenticate(self, request, **credentials) -> None:
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            login = str(credentials.get("email") or credentials.get("username") or "")[:254]
+            record_event(
+                actor=Actor(
+                    type=ActorType.OPERATOR, label=login or "unknown", ip=client_ip(request)
+                ),
+                action=Action.OPERATOR_SIGN_IN_LOCKED,
+                target_type="user",
+                target_label=login,
+            )
+            raise
 
 
 def _refuse(request, *, reason: str, tenant_id: str = "", who: str = "") -> None:
