@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
@@ -20,9 +21,37 @@ from portal.models import Role, User
 logger = logging.getLogger(__name__)
 
 
+def absolute_url(path: str) -> str:
+    """``path`` on the portal's public URL: never built from the request's Host header."""
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+class PortalSite:
+    """What allauth's mails call ``current_site``: the portal, not whatever Host was sent."""
+
+    def __init__(self) -> None:
+        self.name = settings.PORTAL_NAME
+        self.domain = urlsplit(settings.PORTAL_BASE_URL).netloc
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         return settings.ACCOUNT_SIGNUP_OPEN
+
+    # allauth builds these from request.build_absolute_uri (the Host header) without Sites.
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        return absolute_url(urlsplit(super().get_reset_password_from_key_url(key)).path)
+
+    def get_email_confirmation_url(self, request, emailconfirmation) -> str:
+        return absolute_url(
+            urlsplit(super().get_email_confirmation_url(request, emailconfirmation)).path
+        )
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        super().send_mail(template_prefix, email, {**context, "current_site": PortalSite()})
+
+    def format_email_subject(self, subject: str) -> str:
+        return f"[{settings.PORTAL_NAME}] {subject}"
 
     def _get_login_attempts_cache_key(self, request, **credentials) -> str:
         # allauth keys the failed-sign-in limit (ACCOUNT_RATE_LIMITS["login_failed"], "…/key")

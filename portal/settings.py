@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -59,7 +60,15 @@ if PRODUCTION and (
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
+# Every absolute URL the portal sends (password reset, consent links) is built from
+# PORTAL_BASE_URL, and by default only its host is served: a forged Host header gets a 400.
+# In production only a PORTAL_BASE_URL that is actually set counts (the demo default does not).
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS",
+    default=[urlsplit(PORTAL_BASE_URL).hostname]
+    if not PRODUCTION or env.str("PORTAL_BASE_URL", default="")
+    else [],
+)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[PORTAL_BASE_URL])
 # Reverse proxies in front of the portal that append to X-Forwarded-For (0: clients connect
 # directly). Rate limits and the audit log use the address the outermost trusted proxy saw.
@@ -342,7 +351,9 @@ if PRODUCTION:
     if DEBUG:
         raise ImproperlyConfigured("DJANGO_DEBUG must be False in production.")
     if not ALLOWED_HOSTS:
-        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name the portal's host names.")
+        raise ImproperlyConfigured(
+            "PORTAL_BASE_URL (or DJANGO_ALLOWED_HOSTS) must name the portal's host in production."
+        )
 
 # --- Logging: one line per record, request id included, no secrets (see portal/logging.py). --
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
