@@ -48,6 +48,9 @@ def dashboard(request):
     return render(request, "portal/dashboard.html", context)
 
 
+INVITED_KEY = "portal:invited_operator"
+
+
 @require_role(read=ADMINS, write=ADMINS)
 def operators(request):
     invite_form = InviteOperatorForm()
@@ -61,11 +64,9 @@ def operators(request):
                 except OperatorError as exc:
                     invite_form.add_error("email", str(exc))
                 else:
-                    messages.success(
-                        request,
-                        f"{user.email} can now sign in with Microsoft (home tenant) or with the "
-                        f"one-time password {password}; they should change it and enable MFA.",
-                    )
+                    # In the server-side session, shown once by the next page: the messages
+                    # cookie would carry the password to the browser and back in clear.
+                    request.session[INVITED_KEY] = {"email": user.email, "password": password}
                     return redirect("operators")
         else:
             form = ChangeRoleForm(request.POST)
@@ -80,5 +81,10 @@ def operators(request):
     return render(
         request,
         "portal/operators.html",
-        {"operators": User.objects.all(), "roles": Role.choices, "invite_form": invite_form},
+        {
+            "operators": User.objects.all(),
+            "roles": Role.choices,
+            "invite_form": invite_form,
+            "invited": request.session.pop(INVITED_KEY, None),
+        },
     )
