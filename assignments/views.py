@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import IntegrityError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
@@ -24,6 +24,7 @@ from assignments.forms import (
 )
 from assignments.models import AcsResource, Assignment, DriftEntry, SyncRun
 from audit.services import Actor
+from portal.forms import id_or_none
 from portal.roles import ADMINS, require_role
 from tenants.models import CustomerTenant
 
@@ -157,7 +158,7 @@ def tenant_assignments(request, tenant_pk: int):
 def assignment_add(request, pk: int):
     resource = _resource(pk)
     tenant = CustomerTenant.objects.filter(
-        pk=(request.POST or request.GET).get("tenant") or 0
+        pk=id_or_none((request.POST or request.GET).get("tenant"))
     ).first()
     form = AssignmentForm(request.POST or None, tenant=tenant)
     search = UserSearchForm(request.GET if "q" in request.GET else None)
@@ -218,7 +219,8 @@ def assignment_remove(request, pk: int, assignment_pk: int):
     messages.success(request, f"{assignment} will be removed from the resource by the next sync.")
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        return redirect(back)
+        # Not redirect(back): it reads a bare word as a view name (NoReverseMatch: a 500).
+        return HttpResponseRedirect(back)
     return redirect("assignments:resource_assignments", pk=pk)
 
 
@@ -297,7 +299,9 @@ def run_progress(request, pk: int):
 def drift(request, pk: int):
     resource = _resource(pk)
     if request.method == "POST":
-        entry = DriftEntry.objects.filter(resource=resource, pk=request.POST.get("entry") or 0)
+        entry = DriftEntry.objects.filter(
+            resource=resource, pk=id_or_none(request.POST.get("entry"))
+        )
         entry = entry.first()
         actor = Actor.from_request(request)
         if entry is None:

@@ -13,7 +13,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from audit.models import AuditEvent
 from portal.models import Role, User
 
-SAMPLE = {"int": "1", "uuid": str(uuid.UUID(int=1)), "str": "x", "slug": "x", "path": "x"}
+SAMPLE = {
+    "int": "1",
+    "id": "1",
+    "uuid": str(uuid.UUID(int=1)),
+    "str": "x",
+    "slug": "x",
+    "path": "x",
+}
 
 
 def _walk(resolver: URLResolver, prefix: str = ""):
