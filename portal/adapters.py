@@ -7,11 +7,13 @@ import logging
 from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
+from django.urls import reverse
 
 from audit.actions import Action
 from audit.models import ActorType
@@ -43,12 +45,12 @@ class AccountAdapter(DefaultAccountAdapter):
         return absolute_url(urlsplit(super().get_reset_password_from_key_url(key)).path)
 
     def get_email_confirmation_url(self, request, emailconfirmation) -> str:
-        return absolute_url(
-            urlsplit(super().get_email_confirmation_url(request, emailconfirmation)).path
-        )
+        return absolute_url(reverse("account_confirm_email", args=[emailconfirmation.key]))
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        super().send_mail(template_prefix, email, {**context, "current_site": PortalSite()})
+        # allauth's reads the site from the request; mails sent after commit may have none.
+        ctx = {"request": allauth_context.request, "email": email, **context}
+        self.render_mail(template_prefix, email, {**ctx, "current_site": PortalSite()}).send()
 
     def format_email_subject(self, subject: str) -> str:
         return f"[{settings.PORTAL_NAME}] {subject}"

@@ -10,10 +10,15 @@ from assignments.models import Assignment, SyncState
 from audit import reports as audit_reports
 from audit.models import AuditEvent
 from audit.services import Actor
-from portal.forms import ChangeRoleForm, InviteOperatorForm
+from portal.forms import ChangeEmailForm, ChangeRoleForm, InviteOperatorForm
 from portal.models import Role, User
-from portal.roles import ADMINS, require_role
-from portal.services import OperatorError, change_operator_role, create_operator
+from portal.roles import ADMINS, ALL_ROLES, require_role
+from portal.services import (
+    OperatorError,
+    change_operator_role,
+    create_operator,
+    request_operator_email_change,
+)
 from tenants.models import CustomerTenant, TenantStatus
 
 
@@ -51,6 +56,30 @@ def dashboard(request):
 INVITED_KEY = "portal:invited_operator"
 
 
+def _change_email(request, actor: Actor) -> None:
+    form = ChangeEmailForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter a valid email address.")
+        return
+    try:
+        user = request_operator_email_change(actor=actor, request=request, **form.cleaned_data)
+    except (OperatorError, User.DoesNotExist) as exc:
+        messages.error(request, str(exc) or "No such operator.")
+        return
+    messages.success(
+        request,
+        f"A confirmation link went to {form.cleaned_data['email']}; {user.email} stays the "
+        "sign-in address until it is opened.",
+    )
+
+
+@require_role(read=ALL_ROLES, write=frozenset())
+def own_email(request):
+    """Replaces allauth's email page: nobody changes their own sign-in address (it is the login,
+    the audit label and the Microsoft sign-in match); admins change it on the Operators page."""
+    return render(request, "portal/own_email.html")
+
+
 @require_role(read=ADMINS, write=ADMINS)
 def operators(request):
     invite_form = InviteOperatorForm()
@@ -68,6 +97,9 @@ def operators(request):
                     # cookie would carry the password to the browser and back in clear.
                     request.session[INVITED_KEY] = {"email": user.email, "password": password}
                     return redirect("operators")
+        elif "change_email" in request.POST:
+            _change_email(request, actor)
+            return redirect("operators")
         else:
             form = ChangeRoleForm(request.POST)
             if form.is_valid():
