@@ -288,6 +288,13 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = MICROSOFT_HTTP_TIMEOUT
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# allauth refuses TOTP while any address is unverified, against strangers who sign up with
+# someone else's address. Sign-up is closed here (admins create every account), and a pending
+# address change or a Microsoft sign-in left invited operators unable to turn MFA on at all.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+# Password sign-ins without TOTP are sent to set it up before any portal page (Microsoft
+# sign-ins get their second factor from Entra ID, under the tenant's own policies).
+PORTAL_REQUIRE_MFA = env.bool("PORTAL_REQUIRE_MFA", default=False)
 MFA_TOTP_ISSUER = PORTAL_NAME
 
 AUTH_PASSWORD_VALIDATORS = [
