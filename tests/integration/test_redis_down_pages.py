@@ -84,7 +84,7 @@ def _csrf(http: httpx.Client, path: str) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sign_in_works_with_redis_down(portal_without_redis, make_user):
+def test_sign_in_works_with_redis_down(portal_without_redis, make_user, tmp_path):
     make_user("omar@contoso.example")
     with httpx.Client(base_url=portal_without_redis, timeout=30) as http:
         wrong = http.post(
@@ -107,6 +107,8 @@ def test_sign_in_works_with_redis_down(portal_without_redis, make_user):
         )
         assert right.status_code == 302, right.text[:2000]
         assert http.get("/").status_code == 200
+    # The sign-in limits went on in this process's memory, and the log says so.
+    assert "Redis cache unreachable" in (tmp_path / "web.log").read_text(errors="replace")
 
 
 @pytest.mark.django_db(transaction=True)
