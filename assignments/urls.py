@@ -8,9 +8,7 @@ urlpatterns = [
     path("resources/add/", views.resource_create, name="resource_create"),
     path("resources/<id:pk>/", views.resource_detail, name="resource"),
     path("resources/<id:pk>/edit/", views.resource_edit, name="resource_edit"),
-    path(
-        "resources/<id:pk>/assignments/", views.resource_assignments, name="resource_assignments"
-    ),
+    path("resources/<id:pk>/assignments/", views.resource_assignments, name="resource_assignments"),
     path("resources/<id:pk>/assignments/add/", views.assignment_add, name="assignment_add"),
     path(
         "resources/<id:pk>/assignments/<id:assignment_pk>/remove/",
