@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0005_label_search_trigram"),
+        ("audit", "0006_retention_batches_and_roles"),
     ]
 
     operations = [
