@@ -6,10 +6,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import IntegrityError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from assignments import access, imports, outbox, selectors, services, uploads
@@ -24,16 +24,11 @@ from assignments.forms import (
 )
 from assignments.models import AcsResource, Assignment, DriftEntry, SyncRun
 from audit.services import Actor
+from portal.forms import id_or_none
 from portal.roles import ADMINS, require_role
 from tenants.models import CustomerTenant
 
 PAGE_SIZE = 100
-
-
-def _pk(value: str | None) -> int:
-    """A primary key from a query or form parameter; 0 (matches nothing) when it is not one."""
-    # 18 digits at most: a longer number overflows the database integer (another 500).
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 18 else 0
 
 
 def _resource(pk: int) -> AcsResource:
@@ -166,7 +161,7 @@ def tenant_assignments(request, tenant_pk: int):
 def assignment_add(request, pk: int):
     resource = _resource(pk)
     tenant = CustomerTenant.objects.filter(
-        pk=_pk((request.POST or request.GET).get("tenant"))
+        pk=id_or_none((request.POST or request.GET).get("tenant"))
     ).first()
     form = AssignmentForm(request.POST or None, tenant=tenant)
     search = UserSearchForm(request.GET if "q" in request.GET else None)
@@ -233,7 +228,8 @@ def assignment_remove(request, pk: int, assignment_pk: int):
         )
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        return redirect(back)
+        # Not redirect(back): it reads a bare word as a view name (NoReverseMatch: a 500).
+        return HttpResponseRedirect(back)
     return redirect("assignments:resource_assignments", pk=pk)
 
 
@@ -299,7 +295,10 @@ def assignment_export(request, pk: int):
     body = selectors.assignments_csv(selectors.assignment_list(resource=resource))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="{resource.name}-{stamp}.csv"'
+    # Django quotes or percent-encodes the name, so a quote or CR/LF in it cannot split the header.
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{resource.name}-{stamp}.csv"
+    )
     return response
 
 
@@ -320,7 +319,9 @@ def run_progress(request, pk: int):
 def drift(request, pk: int):
     resource = _resource(pk)
     if request.method == "POST":
-        entry = DriftEntry.objects.filter(resource=resource, pk=_pk(request.POST.get("entry")))
+        entry = DriftEntry.objects.filter(
+            resource=resource, pk=id_or_none(request.POST.get("entry"))
+        )
         entry = entry.first()
         actor = Actor.from_request(request)
         if entry is None:

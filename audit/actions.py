@@ -6,8 +6,14 @@ from django.db import models
 class Action(models.TextChoices):
     OPERATOR_CREATED = "operator.created", "Operator created"
     OPERATOR_ROLE_CHANGED = "operator.role_changed", "Operator role changed"
+    OPERATOR_EMAIL_CHANGE_REQUESTED = (
+        "operator.email_change_requested",
+        "Operator email change requested",
+    )
+    OPERATOR_EMAIL_CHANGED = "operator.email_changed", "Operator email changed"
     OPERATOR_SIGNED_IN = "operator.signed_in", "Operator signed in"
     OPERATOR_SIGN_IN_FAILED = "operator.sign_in_failed", "Operator sign-in failed"
+    OPERATOR_SIGN_IN_LOCKED = "operator.sign_in_locked", "Sign-in locked for an address"
     OPERATOR_SIGN_IN_REFUSED = "operator.sign_in_refused", "Microsoft sign-in refused"
     TENANT_CREATED = "tenant.created", "Tenant registered"
     TENANT_UPDATED = "tenant.updated", "Tenant updated"

@@ -5,9 +5,9 @@ from audit import views
 app_name = "audit"
 urlpatterns = [
     path("audit/", views.log, name="log"),
-    path("audit/events/<int:pk>/", views.event, name="event"),
+    path("audit/events/<id:pk>/", views.event, name="event"),
     path("audit/export.csv", views.export_csv, name="export_csv"),
     path("audit/export.jsonl", views.export_jsonl, name="export_jsonl"),
-    path("audit/tenants/<int:pk>/report/", views.tenant_report, name="tenant_report"),
-    path("audit/resources/<int:pk>/sync/", views.resource_history, name="resource_history"),
+    path("audit/tenants/<id:pk>/report/", views.tenant_report, name="tenant_report"),
+    path("audit/resources/<id:pk>/sync/", views.resource_history, name="resource_history"),
 ]

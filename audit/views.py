@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 from audit import reports, selectors
 from audit.export import csv_stream, jsonl_stream
@@ -55,7 +56,9 @@ def _export(request, format: str):
         render_rows(selectors.export_rows(events)), content_type=content_type
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{format}"'
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"audit-{stamp}.{format}"
+    )
     response["Cache-Control"] = "no-store"
     return response
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import functools
 import logging
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.shortcuts import render
+from django.urls import reverse
 
 from audit.actions import Action
 from audit.models import ActorType
@@ -19,9 +23,62 @@ from portal.models import Role, User
 logger = logging.getLogger(__name__)
 
 
+def absolute_url(path: str) -> str:
+    """``path`` on the portal's public URL: never built from the request's Host header."""
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+class PortalSite:
+    """What allauth's mails call ``current_site``: the portal, not whatever Host was sent."""
+
+    def __init__(self) -> None:
+        self.name = settings.PORTAL_NAME
+        self.domain = urlsplit(settings.PORTAL_BASE_URL).netloc
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         return settings.ACCOUNT_SIGNUP_OPEN
+
+    # allauth builds these from request.build_absolute_uri (the Host header) without Sites.
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        return absolute_url(urlsplit(super().get_reset_password_from_key_url(key)).path)
+
+    def get_email_confirmation_url(self, request, emailconfirmation) -> str:
+        return absolute_url(reverse("account_confirm_email", args=[emailconfirmation.key]))
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # allauth's reads the site from the request; mails sent after commit may have none.
+        ctx = {"request": allauth_context.request, "email": email, **context}
+        self.render_mail(template_prefix, email, {**ctx, "current_site": PortalSite()}).send()
+
+    def format_email_subject(self, subject: str) -> str:
+        return f"[{settings.PORTAL_NAME}] {subject}"
+
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        # allauth keys the failed-sign-in limit (ACCOUNT_RATE_LIMITS["login_failed"], "…/key")
+        # by the login alone, so five wrong guesses locked the account for everyone. Keyed by
+        # login and client address, the guesser is locked out and the owner elsewhere is not;
+        # the per-address part of the rate ("…/ip") still slows one address trying many logins.
+        # The same key serves allauth's rollback on success and its reset after a new password.
+        return (
+            f"{super()._get_login_attempts_cache_key(request, **credentials)}:{client_ip(request)}"
+        )
+
+    def pre_authenticate(self, request, **credentials) -> None:
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            login = str(credentials.get("email") or credentials.get("username") or "")[:254]
+            record_event(
+                actor=Actor(
+                    type=ActorType.OPERATOR, label=login or "unknown", ip=client_ip(request)
+                ),
+                action=Action.OPERATOR_SIGN_IN_LOCKED,
+                target_type="user",
+                target_label=login,
+            )
+            raise
 
 
 def _refuse(request, *, reason: str, tenant_id: str = "", who: str = "") -> None:

@@ -7,8 +7,11 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db import models
+        from django.urls import register_converter
 
         from portal import signals  # noqa: F401  (connects the audit receivers)
+        from portal.converters import IdConverter
         from portal.lookups import AnyOf
 
         models.BigAutoField.register_lookup(AnyOf)
+        register_converter(IdConverter, "id")

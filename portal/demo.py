@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -40,14 +41,23 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 30) -> None:
     raise SystemExit(f"cloudsim did not write {path} within {timeout:.0f} s")
 
 
+def demo_environment(environ: Mapping[str, str], host: str, port: str) -> dict[str, str]:
+    """The environment of the demo's processes: the caller's, with the demo's defaults."""
+    env = dict(environ)
+    # Not DEBUG: its error page showed any signed-in user (an auditor too) the settings with
+    # DATABASE_URL / REDIS_URL passwords, and its 404 listed every URL to anyone. WhiteNoise
+    # serves the static files without it (WHITENOISE_USE_FINDERS outside production).
+    env.setdefault("DJANGO_DEBUG", "False")
+    env.setdefault("PORTAL_BASE_URL", f"http://{host}:{port}")
+    env.setdefault("CLOUDSIM_MODE", "True")
+    return env
+
+
 def main() -> int:
     VAR.mkdir(exist_ok=True)
     host = os.environ.get("PORTAL_HOST", "127.0.0.1")
     port = os.environ.get("PORTAL_PORT", "8000")
-    env = dict(os.environ)
-    env.setdefault("DJANGO_DEBUG", "True")
-    env.setdefault("PORTAL_BASE_URL", f"http://{host}:{port}")
-    env.setdefault("CLOUDSIM_MODE", "True")
+    env = demo_environment(os.environ, host, port)
     procs: list[tuple[str, subprocess.Popen]] = []
 
     def start(name: str, args: list[str]) -> subprocess.Popen:

@@ -12,3 +12,15 @@ class InviteOperatorForm(forms.Form):
 class ChangeRoleForm(forms.Form):
     user_id = forms.IntegerField()
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class ChangeEmailForm(forms.Form):
+    user_id = forms.IntegerField()
+    email = forms.EmailField(label="New email address")
+
+
+def id_or_none(value: str | None) -> int | None:
+    """A primary key read from a query or form parameter; None unless it is one the database
+    can hold (``abc`` or a 19-digit number raised ValueError / OverflowError: a 500)."""
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None

@@ -63,3 +63,26 @@ class User(AbstractUser):
     @property
     def is_portal_admin(self) -> bool:
         return self.is_active and self.role == Role.ADMIN
+
+
+class RateLimitWindow(models.Model):
+    """Hits of one client on one scope in one fixed window (``tenants/ratelimit.py``).
+
+    In the database rather than the cache: the demo's file cache cannot count atomically, and
+    the pages it guards must keep answering when Redis is down.
+    """
+
+    scope = models.CharField(max_length=32)
+    ident = models.CharField(max_length=64)
+    window = models.BigIntegerField(db_index=True)
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "ident", "window"], name="ratelimit_one_row_per_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.ident} @{self.window}: {self.hits}"

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 from portal.models import Role
 
@@ -38,6 +40,8 @@ def require_role(
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
+            if needs_mfa_setup(request):
+                return redirect("mfa_activate_totp")
             allowed = read_roles if request.method in SAFE_METHODS else write_roles
             if not user.is_active or user.role not in allowed:
                 raise PermissionDenied("Your role does not allow this.")
@@ -47,6 +51,17 @@ def require_role(
         return wrapped
 
     return decorator
+
+
+def needs_mfa_setup(request: HttpRequest) -> bool:
+    """PORTAL_REQUIRE_MFA is on, and this session signed in with a password and no TOTP."""
+    if not settings.PORTAL_REQUIRE_MFA:
+        return False
+    from allauth.account.authentication import get_authentication_records
+    from allauth.mfa.utils import is_mfa_enabled
+
+    methods = {record.get("method") for record in get_authentication_records(request)}
+    return "socialaccount" not in methods and not is_mfa_enabled(request.user)
 
 
 def public(view):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 
+from allauth.account.models import EmailAddress
 from django.db import transaction
+from django.http import HttpRequest
 
 from audit.actions import Action
 from audit.services import Actor, record_event
@@ -66,4 +68,34 @@ def change_operator_role(*, actor: Actor, user_id: int, role: str) -> User:
             target_label=user.email,
             details={"from": previous, "to": role},
         )
+    return user
+
+
+def request_operator_email_change(
+    *, actor: Actor, user_id: int, email: str, request: HttpRequest | None = None
+) -> User:
+    """Ask for an operator's sign-in address to become ``email`` (admins only, from the
+    Operators page). Nothing changes until the link mailed to the new address is opened; then
+    allauth swaps the address (ACCOUNT_CHANGE_EMAIL) and ``portal.signals`` audits the change.
+    Raises ``OperatorError`` if another account has the address; ``User.DoesNotExist`` if none.
+    """
+    email = email.strip().lower()
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user_id)
+        if email == user.email:
+            raise OperatorError(f"{email} is already this operator's address.")
+        taken = User.objects.filter(email=email).exclude(pk=user.pk).exists()
+        if taken or EmailAddress.objects.filter(email__iexact=email).exclude(user=user).exists():
+            raise OperatorError(f"Another account uses the address {email}.")
+        # One pending address per operator: a newer request replaces the older one.
+        EmailAddress.objects.filter(user=user, verified=False).delete()
+        pending = EmailAddress.objects.create(user=user, email=email, primary=False)
+        record_event(
+            actor=actor,
+            action=Action.OPERATOR_EMAIL_CHANGE_REQUESTED,
+            target=user,
+            target_label=user.email,
+            details={"to": email},
+        )
+        transaction.on_commit(lambda: pending.send_confirmation(request))
     return user

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -59,7 +60,15 @@ if PRODUCTION and (
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
+# Every absolute URL the portal sends (password reset, consent links) is built from
+# PORTAL_BASE_URL, and by default only its host is served: a forged Host header gets a 400.
+# In production only a PORTAL_BASE_URL that is actually set counts (the demo default does not).
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS",
+    default=[urlsplit(PORTAL_BASE_URL).hostname]
+    if not PRODUCTION or env.str("PORTAL_BASE_URL", default="")
+    else [],
+)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[PORTAL_BASE_URL])
 # Reverse proxies in front of the portal that append to X-Forwarded-For (0: clients connect
 # directly). Rate limits and the audit log use the address the outermost trusted proxy saw.
@@ -159,7 +168,8 @@ AUTH_USER_MODEL = "portal.User"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Django's Redis cache that degrades to process memory while Redis is down (rate limits).
+        "default": {"BACKEND": "portal.cache.FallbackRedisCache", "LOCATION": REDIS_URL}
     }
 else:
     CACHES = {
@@ -272,6 +282,8 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
+# A new address (requested by an admin) replaces the old one only once confirmed from its mailbox.
+ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_RATE_LIMITS = {
@@ -287,6 +299,13 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = MICROSOFT_HTTP_TIMEOUT
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# allauth refuses TOTP while any address is unverified, against strangers who sign up with
+# someone else's address. Sign-up is closed here (admins create every account), and a pending
+# address change or a Microsoft sign-in left invited operators unable to turn MFA on at all.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+# Password sign-ins without TOTP are sent to set it up before any portal page (Microsoft
+# sign-ins get their second factor from Entra ID, under the tenant's own policies).
+PORTAL_REQUIRE_MFA = env.bool("PORTAL_REQUIRE_MFA", default=False)
 MFA_TOTP_ISSUER = PORTAL_NAME
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -322,6 +341,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Outside production WhiteNoise serves static/ straight from the source tree, so the demo runs
+# without DEBUG and without collectstatic; production serves the collected, hashed files.
+WHITENOISE_USE_FINDERS = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -352,7 +374,9 @@ if PRODUCTION:
     if DEBUG:
         raise ImproperlyConfigured("DJANGO_DEBUG must be False in production.")
     if not ALLOWED_HOSTS:
-        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name the portal's host names.")
+        raise ImproperlyConfigured(
+            "PORTAL_BASE_URL (or DJANGO_ALLOWED_HOSTS) must name the portal's host in production."
+        )
 
 # --- Logging: one line per record, request id included, no secrets (see portal/logging.py). --
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -1,7 +1,8 @@
-"""Sign-in events go to the audit log."""
+"""Sign-in events and confirmed email changes go to the audit log."""
 
 from __future__ import annotations
 
+from allauth.account.signals import email_changed
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
@@ -33,4 +34,17 @@ def _sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
         action=Action.OPERATOR_SIGN_IN_FAILED,
         target_type="user",
         target_label=attempted,
+    )
+
+
+@receiver(email_changed)
+def _email_changed(sender, request, user, from_email_address, to_email_address, **kwargs) -> None:
+    """The new address was confirmed from its mailbox (``request_operator_email_change``)."""
+    old = from_email_address.email if from_email_address else ""
+    record_event(
+        actor=Actor(type="operator", label=to_email_address.email, ip=client_ip(request)),
+        action=Action.OPERATOR_EMAIL_CHANGED,
+        target=user,
+        target_label=to_email_address.email,
+        details={"from": old, "to": to_email_address.email},
     )

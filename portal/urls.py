@@ -13,6 +13,8 @@ urlpatterns = [
         microsoft.oauth2_callback,
         name="microsoft_callback",
     ),
+    # Ours, not allauth's: sign-in addresses change only through an admin (portal/views.py).
+    path("accounts/email/", views.own_email, name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("", include("tenants.urls")),
     path("", include("assignments.urls")),

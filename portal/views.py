@@ -10,10 +10,15 @@ from assignments.models import Assignment, SyncState
 from audit import reports as audit_reports
 from audit.models import AuditEvent
 from audit.services import Actor
-from portal.forms import ChangeRoleForm, InviteOperatorForm
+from portal.forms import ChangeEmailForm, ChangeRoleForm, InviteOperatorForm
 from portal.models import Role, User
-from portal.roles import ADMINS, require_role
-from portal.services import OperatorError, change_operator_role, create_operator
+from portal.roles import ADMINS, ALL_ROLES, require_role
+from portal.services import (
+    OperatorError,
+    change_operator_role,
+    create_operator,
+    request_operator_email_change,
+)
 from tenants.models import CustomerTenant, TenantStatus
 
 
@@ -48,6 +53,33 @@ def dashboard(request):
     return render(request, "portal/dashboard.html", context)
 
 
+INVITED_KEY = "portal:invited_operator"
+
+
+def _change_email(request, actor: Actor) -> None:
+    form = ChangeEmailForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter a valid email address.")
+        return
+    try:
+        user = request_operator_email_change(actor=actor, request=request, **form.cleaned_data)
+    except (OperatorError, User.DoesNotExist) as exc:
+        messages.error(request, str(exc) or "No such operator.")
+        return
+    messages.success(
+        request,
+        f"A confirmation link went to {form.cleaned_data['email']}; {user.email} stays the "
+        "sign-in address until it is opened.",
+    )
+
+
+@require_role(read=ALL_ROLES, write=frozenset())
+def own_email(request):
+    """Replaces allauth's email page: nobody changes their own sign-in address (it is the login,
+    the audit label and the Microsoft sign-in match); admins change it on the Operators page."""
+    return render(request, "portal/own_email.html")
+
+
 @require_role(read=ADMINS, write=ADMINS)
 def operators(request):
     invite_form = InviteOperatorForm()
@@ -61,12 +93,13 @@ def operators(request):
                 except OperatorError as exc:
                     invite_form.add_error("email", str(exc))
                 else:
-                    messages.success(
-                        request,
-                        f"{user.email} can now sign in with Microsoft (home tenant) or with the "
-                        f"one-time password {password}; they should change it and enable MFA.",
-                    )
+                    # In the server-side session, shown once by the next page: the messages
+                    # cookie would carry the password to the browser and back in clear.
+                    request.session[INVITED_KEY] = {"email": user.email, "password": password}
                     return redirect("operators")
+        elif "change_email" in request.POST:
+            _change_email(request, actor)
+            return redirect("operators")
         else:
             form = ChangeRoleForm(request.POST)
             if form.is_valid():
@@ -80,5 +113,10 @@ def operators(request):
     return render(
         request,
         "portal/operators.html",
-        {"operators": User.objects.all(), "roles": Role.choices, "invite_form": invite_form},
+        {
+            "operators": User.objects.all(),
+            "roles": Role.choices,
+            "invite_form": invite_form,
+            "invited": request.session.pop(INVITED_KEY, None),
+        },
     )

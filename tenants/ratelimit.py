@@ -1,22 +1,42 @@
-"""A small fixed-window rate limit for the public consent pages (Django cache based)."""
+"""A fixed-window rate limit for the public consent pages, counted atomically in the database.
+
+Each hit is one ``UPDATE … SET hits = hits + 1`` on the client's row for the current minute
+(created on its first hit), read back in the same transaction: concurrent requests queue on the
+row lock, so exactly ``CONSENT_RATE_LIMIT`` get through on SQLite and PostgreSQL alike, whatever
+the cache backend, and with Redis down.
+"""
 
 from __future__ import annotations
 
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from portal.models import RateLimitWindow
+
+WINDOW_SECONDS = 60
 
 
 def allow(*, scope: str, ident: str) -> bool:
     """Count one hit of ``ident`` on ``scope``; False when over CONSENT_RATE_LIMIT per minute."""
-    limit = int(getattr(settings, "CONSENT_RATE_LIMIT", 60))
-    window = int(time.time() // 60)
-    key = f"ratelimit:{scope}:{ident}:{window}"
-    if cache.add(key, 1, timeout=90):
-        return True
-    try:
-        return cache.incr(key) <= limit
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=90)
-        return True
+    limit = int(settings.CONSENT_RATE_LIMIT)
+    window = int(time.time() // WINDOW_SECONDS)
+    ident = ident[:64]
+    rows = RateLimitWindow.objects.filter(scope=scope, ident=ident, window=window)
+    created = False
+    with transaction.atomic():
+        if not rows.update(hits=F("hits") + 1):
+            try:
+                with transaction.atomic():
+                    RateLimitWindow.objects.create(scope=scope, ident=ident, window=window, hits=1)
+                created = True
+            except IntegrityError:  # another request created it first
+                rows.update(hits=F("hits") + 1)
+        hits = rows.values_list("hits", flat=True).get()
+    if created:
+        # First hit of this client in this window: drop the windows nobody counts any more
+        # (after the commit, so it never waits on, or holds, another client's row lock).
+        RateLimitWindow.objects.filter(window__lt=window - 1).delete()
+    return hits <= limit

@@ -8,40 +8,36 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from allauth.account.models import EmailAddress
+from django.urls import URLPattern, resolve, reverse
 
 from audit.models import AuditEvent
 from portal.models import Role, User
+from tests.support.urlconf import converter_kinds, fill, walk
 
-SAMPLE = {"int": "1", "uuid": str(uuid.UUID(int=1)), "str": "x", "slug": "x", "path": "x"}
-
-
-def _walk(resolver: URLResolver, prefix: str = ""):
-    for entry in resolver.url_patterns:
-        if isinstance(entry, URLResolver):
-            yield from _walk(entry, prefix + str(entry.pattern))
-        elif isinstance(entry, URLPattern):
-            yield prefix + str(entry.pattern), entry
+SAMPLE = {
+    "int": "1",
+    "id": "1",
+    "uuid": str(uuid.UUID(int=1)),
+    "str": "x",
+    "slug": "x",
+    "path": "x",
+}
 
 
 def _portal_views():
     seen = []
-    for route, pattern in _walk(get_resolver()):
+    for route, pattern in walk():
         module = getattr(pattern.callback, "__module__", "")
         if module.startswith(("allauth.", "django.")):
-            continue  # allauth's own views carry their own login checks
+            continue  # allauth's own views: see ALLAUTH_* below
         seen.append(pytest.param(route, pattern, id=route or "/"))
     return seen
 
 
 def _url(route: str, pattern: URLPattern) -> str:
-    converters = getattr(pattern.pattern, "converters", {})
-    url = route
-    for name, converter in converters.items():
-        kind = type(converter).__name__.removesuffix("Converter").lower()
-        sample = SAMPLE.get(kind, "1")
-        url = url.replace(f"<{kind}:{name}>", sample).replace(f"<{name}>", sample)
-    return "/" + url.lstrip("^").rstrip("$")
+    kinds = converter_kinds(route, pattern)
+    return fill(route, pattern, {name: SAMPLE.get(kind, "1") for name, kind in kinds.items()})
 
 
 VIEWS = _portal_views()
@@ -96,3 +92,68 @@ def test_roles_are_enforced(client, make_user, route, pattern):
 def test_auditor_can_never_write():
     for _route, pattern in (p.values for p in _protected()):
         assert Role.AUDITOR not in pattern.callback.portal_access["write"]
+
+
+# allauth's views carry their own checks; each of its routes is named here, so an allauth
+# upgrade that adds one fails the walk until someone decides who may reach it.
+ALLAUTH_OPEN = {
+    "account_login", "account_logout", "account_inactive", "account_signup",
+    "account_email_verification_sent", "account_reset_password", "account_confirm_login_code",
+    "account_confirm_email", "account_reset_password_from_key_done",
+    "account_reset_password_from_key", "account_reset_password_done", "mfa_authenticate",
+    "socialaccount_login_cancelled", "socialaccount_login_error", "socialaccount_signup",
+    "microsoft_login", "microsoft_callback", None,
+}  # fmt: skip
+# allauth's routes that portal/urls.py answers first with a view of its own.
+SHADOWED = {"account_email"}
+ALLAUTH_SIGNED_IN = {
+    "account_reauthenticate", "account_change_password", "account_set_password", "mfa_index",
+    "mfa_reauthenticate", "mfa_activate_totp", "mfa_deactivate_totp",
+    "mfa_view_recovery_codes", "mfa_generate_recovery_codes", "mfa_download_recovery_codes",
+    "socialaccount_connections",
+}  # fmt: skip
+
+
+def _allauth_views():
+    return [
+        pytest.param(route, pattern, id=route)
+        for route, pattern in walk()
+        if getattr(pattern.callback, "__module__", "").startswith("allauth.")
+    ]
+
+
+@pytest.mark.parametrize(("route", "pattern"), _allauth_views())
+def test_every_allauth_route_is_classified(route, pattern):
+    assert pattern.name in ALLAUTH_OPEN | ALLAUTH_SIGNED_IN | SHADOWED, f"who may reach {route}?"
+
+
+@pytest.mark.parametrize("name", sorted(SHADOWED))
+def test_shadowed_allauth_routes_reach_the_portals_view(name):
+    match = resolve(reverse(name))
+    assert hasattr(match.func, "portal_access"), f"{name} must be answered by a portal view"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("route", "pattern"), [p for p in _allauth_views() if p.values[1].name in ALLAUTH_SIGNED_IN]
+)
+def test_allauth_account_pages_need_a_sign_in(client, route, pattern):
+    response = client.get(_url(route, pattern))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("route", "pattern"),
+    # Microsoft sign-in needs cloudsim: tests/integration/test_microsoft_sign_in.py.
+    [p for p in _allauth_views() if not (p.values[1].name or "").startswith("microsoft_")],
+)
+def test_no_allauth_page_changes_an_auditors_sign_in_address(client, make_user, route, pattern):
+    auditor = make_user("aiko@contoso.example", Role.AUDITOR)
+    client.force_login(auditor)
+    for action in ("action_add", "action_primary", ""):
+        client.post(_url(route, pattern), {action or "x": "", "email": "aiko@evil.example"})
+    auditor.refresh_from_db()
+    assert auditor.email == "aiko@contoso.example"
+    assert not EmailAddress.objects.filter(email="aiko@evil.example").exists()

@@ -17,7 +17,8 @@ SHOW = (
     "'db': s.DATABASES['default']['NAME'], 'broker': s.CELERY_BROKER_URL, "
     "'backend': s.CELERY_RESULT_BACKEND, 'cache': s.CACHES['default']['BACKEND'], "
     "'secure_cookie': s.SESSION_COOKIE_SECURE, 'hsts': s.SECURE_HSTS_SECONDS, "
-    "'authority': s.ENTRA_AUTHORITY_HOST, 'apps': s.SOCIALACCOUNT_PROVIDERS['microsoft']['APPS']}))"
+    "'authority': s.ENTRA_AUTHORITY_HOST, 'apps': s.SOCIALACCOUNT_PROVIDERS['microsoft']['APPS'], "
+    "'hosts': s.ALLOWED_HOSTS, 'debug': s.DEBUG}))"
 )
 
 
@@ -52,6 +53,18 @@ def test_demo_defaults_need_nothing_installed():
     assert s["backend"].startswith("file://")
     assert s["cache"].endswith("FileBasedCache")
     assert s["apps"] == []  # no Microsoft sign-in until ENTRA_CLIENT_ID/SECRET are set
+
+
+def test_only_the_base_urls_host_is_allowed_by_default():
+    # With "*", a forged Host header reached password-reset links (issue 12.4).
+    assert _settings()["hosts"] == ["127.0.0.1"]
+    assert _settings(PORTAL_BASE_URL="https://portal.contoso.example/")["hosts"] == [
+        "portal.contoso.example"
+    ]
+    assert _settings(DJANGO_ALLOWED_HOSTS="a.example,b.example")["hosts"] == [
+        "a.example",
+        "b.example",
+    ]
 
 
 def test_database_and_redis_urls_are_used():

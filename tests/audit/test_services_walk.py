@@ -110,6 +110,11 @@ SERVICES = {
             actor=w.actor, user_id=w.actor.user.pk, role="admin"
         )
     ),
+    "portal.services.request_operator_email_change": lambda w: (
+        lambda: portal_services.request_operator_email_change(
+            actor=w.actor, user_id=w.actor.user.pk, email="renamed@contoso.example"
+        )
+    ),
     "audit.services.record_event": lambda w: (
         lambda: audit_services.record_event(actor=w.actor, action=Action.TENANT_UPDATED)
     ),
