@@ -54,7 +54,7 @@ from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 import httpx
 from django.conf import settings
 
-from portal import outbound
+from portal import metrics, outbound
 from portal.external import ServiceError, retry_after_seconds, tls_context
 
 log = logging.getLogger(__name__)
@@ -348,7 +348,7 @@ class AcsClient:
             headers={"Accept": "application/json"},
             follow_redirects=False,
             trust_env=False,
-            event_hooks={"request": [_stamp_client_request_id]},
+            event_hooks={"request": [_stamp_client_request_id], **metrics.httpx_hooks("acs")},
         )
 
     def __enter__(self) -> AcsClient:

@@ -8,7 +8,7 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.db import models
 
-        from portal import signals  # noqa: F401  (connects the audit receivers)
+        from portal import metrics_events, signals  # noqa: F401  (connect their receivers)
         from portal.lookups import AnyOf
 
         models.BigAutoField.register_lookup(AnyOf)
