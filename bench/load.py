@@ -22,6 +22,7 @@ import asyncio
 import os
 import secrets
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -167,7 +168,7 @@ def main() -> None:
 
     from django.db import connections
 
-    from tests.integration.test_production_stack import Stack
+    from tests.integration.test_production_stack import Stack, dockerfile_lines
 
     connections.close_all()
     port = free_port()
@@ -186,6 +187,14 @@ def main() -> None:
         return web_env(service) | {"DATABASE_URL": url, "REDIS_URL": redis_url}
 
     stack.env = env  # type: ignore[method-assign]
+    # The image's build step (Dockerfile: collectstatic): production serves hashed static names.
+    dockerfile = "\n".join(dockerfile_lines()).replace("\\\n", " ")
+    build = next(line for line in dockerfile.splitlines() if "collectstatic" in line)
+    subprocess.run(
+        ["sh", "-c", build.removeprefix("RUN ").split("&&")[0]], cwd=BASE, check=True,
+        env={"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+        capture_output=True,
+    )  # fmt: skip
     stack.start("web")
     try:
         stack.wait_healthy("web", timeout=60)
