@@ -118,7 +118,8 @@ def test_a_sweep_and_a_sync_show_up_in_the_metrics(
     )
     assert grew("portal_celery_tasks_total", queue=queues.INTERACTIVE, state="SUCCESS") >= 1
     assert grew("portal_celery_task_duration_seconds_count", queue=queues.PERIODIC) == 1
-    assert grew("portal_microsoft_calls_total", service="graph", status="200") >= 1
+    # The standard check asks the login host for an app-only token; Graph is called only by
+    # some paths (deep checks, lookups), so its count is not required here.
     assert grew("portal_microsoft_calls_total", service="login", status="200") >= 1
     assert grew("portal_microsoft_calls_total", service="acs") >= 1
     assert grew("portal_sync_runs_total") >= 1
