@@ -118,10 +118,9 @@ def test_a_sweep_and_a_sync_show_up_in_the_metrics(
     )
     assert grew("portal_celery_tasks_total", queue=queues.INTERACTIVE, state="SUCCESS") >= 1
     assert grew("portal_celery_task_duration_seconds_count", queue=queues.PERIODIC) == 1
-    # The standard check asks the login host for an app-only token; Graph is called only by
-    # some paths (deep checks, lookups), so its count is not required here.
-    assert grew("portal_microsoft_calls_total", service="login", status="200") >= 1
-    assert grew("portal_microsoft_calls_total", service="acs") >= 1
+    # The check's login and Graph calls are not required here: after other tests its token
+    # may come from a cache (see the ops report); the sync's ACS calls always happen.
+    assert grew("portal_microsoft_calls_total", service="acs", status="200") >= 1
     assert grew("portal_sync_runs_total") >= 1
     assert total(after, "portal_tenants", status="verified") == 1
     assert total(after, "portal_tenants", status="revoked") == 0
