@@ -55,7 +55,7 @@ import httpx
 from django.conf import settings
 
 from assignments.breaker import Cancelled, CircuitBreaker, GaveUp
-from portal import outbound
+from portal import metrics, outbound
 from portal.external import ServiceError, retry_after_seconds, tls_context
 
 log = logging.getLogger(__name__)
@@ -362,7 +362,7 @@ class AcsClient:
             headers={"Accept": "application/json"},
             follow_redirects=False,
             trust_env=False,
-            event_hooks={"request": [_stamp_client_request_id]},
+            event_hooks={"request": [_stamp_client_request_id], **metrics.httpx_hooks("acs")},
         )
 
     def __enter__(self) -> AcsClient:

@@ -9,7 +9,7 @@ class PortalConfig(AppConfig):
         from django.db import models
         from django.urls import register_converter
 
-        from portal import signals  # noqa: F401  (connects the audit receivers)
+        from portal import metrics_events, signals  # noqa: F401  (connect their receivers)
         from portal.converters import IdConverter
         from portal.lookups import AnyOf
 

@@ -14,6 +14,8 @@ from celery.signals import (
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
+from portal import task_metrics  # noqa: F401  (task counts and durations, by queue)
+
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

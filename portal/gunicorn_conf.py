@@ -34,3 +34,10 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+def child_exit(server, worker) -> None:
+    """prometheus-client's multiprocess mode: a dead worker's live gauges go (portal/metrics.py)."""
+    from portal import metrics
+
+    metrics.mark_process_dead(worker.pid)

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Before anything reads the Host: probes answer whatever it is, then a bad one is a plain 400.
     "portal.middleware.RequestIdMiddleware",
+    "portal.metrics_http.MetricsMiddleware",  # /metrics (token) and request timing by route
     "portal.middleware.HealthProbeMiddleware",
     "portal.middleware.AllowedHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -380,6 +381,12 @@ if PRODUCTION:
 
 # --- Logging: one line per record, request id included, no secrets (see portal/logging.py). --
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="line")  # "json": one JSON object per line
+if LOG_FORMAT not in {"line", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be line or json.")
+
+# --- Metrics (portal/metrics.py): /metrics answers only "Authorization: Bearer <token>". ----
+METRICS_TOKEN = env_secret("METRICS_TOKEN", default="")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -389,11 +396,16 @@ LOGGING = {
     },
     "formatters": {
         "line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "line",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id", "redact"],
         },
     },

@@ -27,6 +27,7 @@ from kiota_http.middleware.options import RetryHandlerOption, UrlReplaceHandlerO
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory
 
+from portal import metrics
 from portal.external import retry_after_seconds, tls_context
 from tenants.graph_auth import (
     GRAPH_SCOPES,
@@ -97,7 +98,11 @@ MAX_PAGES = 500  # 500 pages of up to 999 items: far beyond any tenant we serve
 def _client(tenant_id: str) -> GraphServiceClient:
     """A Graph client for one tenant: our CA trust, our timeout, our base URL, no SDK retries."""
     timeout = float(settings.MICROSOFT_HTTP_TIMEOUT)
-    http = httpx.AsyncClient(verify=tls_context(), timeout=httpx.Timeout(timeout))
+    http = httpx.AsyncClient(
+        verify=tls_context(),
+        timeout=httpx.Timeout(timeout),
+        event_hooks=metrics.async_httpx_hooks("graph"),
+    )
     options = {
         RetryHandlerOption.get_key(): RetryHandlerOption(max_retries=0, should_retry=False),
         UrlReplaceHandlerOption.get_key(): UrlReplaceHandlerOption(

@@ -24,6 +24,7 @@ import requests
 from azure.core.credentials import AccessToken
 from django.conf import settings
 
+from portal import metrics
 from portal.external import ServiceError, retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class _TimeoutSession(requests.Session):
     def __init__(self, verify: str | bool, timeout: float) -> None:
         super().__init__()
         self.verify, self._timeout = verify, timeout
+        self.hooks["response"].append(metrics.requests_hook("login"))
 
     def request(self, method, url, **kwargs):
         if kwargs.get("timeout") is None:

@@ -107,6 +107,8 @@ def celery_worker(django_db_setup, django_db_blocker, microsoft_env, tmp_path_fa
         "DATABASE_URL": test_database_url(),
         "PORTAL_VAR_DIR": str(settings.VAR_DIR),
         "DJANGO_ENV": "test",
+        # its processes' metrics, for tests that scrape /metrics (portal/metrics.py)
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("metrics")),
     }
     log = Path(tmp_path_factory.mktemp("celery")) / "worker.log"
     worker = WorkerProcess(env, log).start()
