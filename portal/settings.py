@@ -237,7 +237,24 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Microsoft (Entra ID, Graph, ACS). Pointing these at cloudsim is the demo. ----------------
-globals().update(microsoft_settings(lambda name, default: env_secret(name, default)))
+# Declared one by one (not globals().update) so type checkers and readers see every name;
+# tests re-apply the same function once cloudsim has its ports (tests/conftest.py).
+_microsoft = microsoft_settings(lambda name, default: env_secret(name, default))
+ENTRA_AUTHORITY_HOST: str = _microsoft["ENTRA_AUTHORITY_HOST"]
+GRAPH_BASE_URL: str = _microsoft["GRAPH_BASE_URL"]
+ENTRA_CLIENT_ID: str = _microsoft["ENTRA_CLIENT_ID"]
+ENTRA_CLIENT_SECRET: str = _microsoft["ENTRA_CLIENT_SECRET"]
+ENTRA_HOME_TENANT_ID: str = _microsoft["ENTRA_HOME_TENANT_ID"]
+MICROSOFT_CA_BUNDLE: str = _microsoft["MICROSOFT_CA_BUNDLE"]
+ACS_ENDPOINT_SUFFIXES: list[str] = _microsoft["ACS_ENDPOINT_SUFFIXES"]
+ACS_ALLOWED_HOSTS: list[str] = _microsoft["ACS_ALLOWED_HOSTS"]
+OUTBOUND_ALLOW_PRIVATE: bool = _microsoft["OUTBOUND_ALLOW_PRIVATE"]
+ACS_KEY_ENV_PREFIX: str = _microsoft["ACS_KEY_ENV_PREFIX"]
+ACS_KEY_ENV_VARS: list[str] = _microsoft["ACS_KEY_ENV_VARS"]
+SOCIALACCOUNT_PROVIDERS: dict = _microsoft["SOCIALACCOUNT_PROVIDERS"]
+CONTENT_SECURITY_POLICY: dict = _microsoft["CONTENT_SECURITY_POLICY"]
+if _undeclared := set(_microsoft) - set(globals()):
+    raise ImproperlyConfigured(f"Declare these Microsoft settings here: {sorted(_undeclared)}")
 MICROSOFT_HTTP_TIMEOUT = env.float("MICROSOFT_HTTP_TIMEOUT", default=20.0)
 # Automatic role for a home-tenant Microsoft user signing in without an invitation; empty = refuse.
 ENTRA_AUTO_PROVISION_ROLE = env.str("ENTRA_AUTO_PROVISION_ROLE", default="")
