@@ -1,0 +1,1 @@
+from tests.notifications.fixtures import inbox, receiver, smtp_inbox  # noqa: F401
