@@ -3,7 +3,8 @@
 Steps: ``CONSENT_REMINDER_DAYS`` after the link was made (``after:2``, ``after:7``) and
 ``CONSENT_REMINDER_BEFORE_EXPIRY_DAYS`` before it expires (``before_expiry:1``). A step is due
 once its time has passed while the link is open: not answered, used, revoked or expired, not
-stopped, and with an admin address. Each step is sent at most once.
+stopped, and with an admin address. Each step is sent at most once, and only the latest due
+step is sent (earlier ones a late sweep missed are skipped).
 
 The portal keeps only a hash of a link's token, so a reminder cannot carry the link itself:
 it names the email the admin got and when the link expires, and says whom to ask for a new one.
@@ -73,7 +74,9 @@ def due_reminders(now: datetime | None = None) -> list[tuple[ConsentLink, str]]:
     now = now or timezone.now()
     due = []
     for link in open_links().exclude(admin_email="").prefetch_related("reminders"):
-        due.extend((link, s.key) for s in schedule(link) if s.sent_at is None and s.due_at <= now)
+        # Only the latest step that is due: a sweep that was late sends one mail, not three.
+        latest = [s for s in schedule(link) if s.due_at <= now][-1:]
+        due.extend((link, s.key) for s in latest if s.sent_at is None)
     return due
 
 

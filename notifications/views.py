@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from audit.services import Actor
@@ -147,5 +148,6 @@ def link_reminders(request, pk: int):
             "link": link,
             "steps": reminders.schedule(link),
             "stopped": reminders.stopped_because(link),
+            "now": timezone.now(),
         },
     )
