@@ -38,6 +38,22 @@ class _Inbox:
         self.messages.append(message)
         return "250 Message accepted for delivery"
 
+    def worker_env(self) -> dict[str, str]:
+        """Settings for a worker process: mail to this server, webhooks to loopback receivers."""
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.port),
+            "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+            "WEBHOOK_TIMEOUT": "2",
+        }
+
+    def wait_for(self, address: str, count: int = 1, timeout: float = 30) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while len(self.to(address)) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.to(address)
+
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if address in str(m["To"])]
 

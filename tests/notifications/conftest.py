@@ -1,1 +1,0 @@
-from tests.notifications.fixtures import inbox, receiver, smtp_inbox  # noqa: F401
