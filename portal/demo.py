@@ -118,6 +118,8 @@ def main() -> int:
                 "INFO",
                 "--concurrency",
                 "2",
+                "-Q",
+                "celery,notify",
                 "--without-gossip",
                 "--without-mingle",
             ],

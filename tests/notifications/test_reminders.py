@@ -120,3 +120,8 @@ def test_a_link_close_to_expiry_is_flagged_once_and_reminded_only_the_day_before
     assert steps == {"before_expiry:1"}  # the missed earlier steps are not sent in a burst
     assert len(inbox.to(ADMIN)) == 1
     assert timezone.now() < ConsentLink.objects.get(pk=issued.link.pk).expires_at
+
+
+def test_the_tenant_page_links_to_a_links_reminders(issued, operator_client):
+    page = operator_client.get(f"/tenants/{issued.link.tenant_id}/").content.decode()
+    assert f"/notifications/links/{issued.link.pk}/reminders/" in page
