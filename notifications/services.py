@@ -415,3 +415,26 @@ def flag_expiring_link(*, link: ConsentLink, days_left: int) -> None:
             tenant=link.tenant,
             details={"link": link.pk, "days_left": days_left},
         )
+
+
+def flag_expiring_credential(*, credential, days_left: int, threshold: int) -> None:
+    """Raise ``operator.credential_expiring`` for one of the operator app's secrets or
+    certificates (``notifications.credentials``). Never the secret: only its id, name and end."""
+    label = "Client secret" if credential.kind == "password" else "Certificate"
+    with transaction.atomic():
+        record_event(
+            actor=Actor.system("expiry watch"),
+            action=Action.CREDENTIAL_EXPIRING,
+            target_type="appcredential",
+            target_id=credential.key_id,
+            target_label=f"{label} {credential.display_name}".strip(),
+            details={
+                "kind": credential.kind,
+                "name": credential.display_name,
+                "key_id": credential.key_id,
+                "app_id": settings.ENTRA_CLIENT_ID,
+                "ends_at": credential.end.isoformat() if credential.end else None,
+                "days_left": days_left,
+                "threshold": threshold,
+            },
+        )

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from notifications import dispatch, reminders, services
+from notifications import credentials, dispatch, reminders, services
 from notifications.models import Delivery, DeliveryStatus
 from notifications.transports import TransportError
 
@@ -57,3 +57,22 @@ def send_reminders() -> int:
     for link, days_left in reminders.expiring_links():
         services.flag_expiring_link(link=link, days_left=days_left)
     return sent
+
+
+@shared_task(name="notifications.tasks.watch_credentials")
+def watch_credentials() -> int:
+    """Daily: report the operator app's secrets and certificates that will soon expire."""
+    from tenants.graph import GraphError
+
+    if not (settings.ENTRA_CLIENT_ID and settings.ENTRA_HOME_TENANT_ID):
+        return 0
+    try:
+        found = credentials.expiring()
+    except GraphError as exc:
+        logger.warning("Could not read the operator app's credentials: %s", exc)
+        return 0
+    for item in found:
+        services.flag_expiring_credential(
+            credential=item.credential, days_left=item.days_left, threshold=item.threshold
+        )
+    return len(found)

@@ -239,6 +239,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.send_reminders",
         "schedule": timedelta(hours=1),
     },
+    "credential-expiry": {
+        "task": "notifications.tasks.watch_credentials",
+        "schedule": crontab(hour=6, minute=7),
+    },
 }
 
 # --- Microsoft (Entra ID, Graph, ACS). Pointing these at cloudsim is the demo. ----------------
@@ -359,6 +363,9 @@ NOTIFY_RETRY_CAP_SECONDS = env.int("NOTIFY_RETRY_CAP_SECONDS", default=6 * 3600)
 CONSENT_REMINDER_DAYS = [int(d) for d in env.list("CONSENT_REMINDER_DAYS", default=["2", "7"])]
 CONSENT_REMINDER_BEFORE_EXPIRY_DAYS = env.int("CONSENT_REMINDER_BEFORE_EXPIRY_DAYS", default=1)
 CONSENT_LINK_EXPIRING_DAYS = env.int("CONSENT_LINK_EXPIRING_DAYS", default=2)
+CREDENTIAL_EXPIRY_WARN_DAYS = [
+    int(d) for d in env.list("CREDENTIAL_EXPIRY_WARN_DAYS", default=["30", "7", "1"])
+]
 
 # --- Internationalisation, static files -----------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -30,6 +30,7 @@ from notifications import services as notify_services
 from portal import services as portal_services
 from portal.models import Role
 from tenants import services as tenant_services
+from tenants.graph_models import AppCredential
 from tenants.models import CustomerGroup, CustomerTenant, TenantStatus
 
 
@@ -259,6 +260,13 @@ SERVICES = {
     ),
     "notifications.services.send_consent_reminder": lambda w: (
         lambda link=w.mailed_link: notify_services.send_consent_reminder(link=link, step="after:2")
+    ),
+    "notifications.services.flag_expiring_credential": lambda w: (
+        lambda: notify_services.flag_expiring_credential(
+            credential=AppCredential("password", str(uuid.uuid4()), "ci", timezone.now()),
+            days_left=0,
+            threshold=1,
+        )
     ),
     "notifications.services.flag_expiring_link": lambda w: (
         lambda i=w.issued: notify_services.flag_expiring_link(link=i.link, days_left=1)
