@@ -248,3 +248,50 @@ def test_repeated_failure_disables_the_endpoint_and_emails_the_admins(
     [mail] = inbox.to("dana@contoso.example")
     assert "SOC" in mail["Subject"] and "disabled" in mail["Subject"]
     assert AuditEvent.objects.filter(action=Action.WEBHOOK_DISABLED).count() == 1
+
+
+def test_a_rolled_back_change_notifies_nobody(
+    admin, receiver, fabrikam, eager_celery, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    _endpoint(admin, receiver)
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        record_event(
+            actor=Actor.system("verification (periodic)"),
+            action=Action.CONSENT_CHECK_FAILED,
+            target=fabrikam,
+            tenant=fabrikam,
+            details={
+                "failed": ["operator_sp"],
+                "status": {"from": "verified", "to": "attention"},
+            },
+        )
+        raise RuntimeError("the change failed after its event was written")
+    assert callbacks == []
+    assert receiver.received == []
+    assert not Delivery.objects.exists()
+
+
+def test_a_delivery_the_broker_missed_is_queued_by_the_relay(
+    admin, receiver, fabrikam, django_capture_on_commit_callbacks, monkeypatch, eager_celery
+):
+    from notifications import tasks
+
+    _endpoint(admin, receiver)
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unavailable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(tasks.deliver, "apply_async", broker_down)
+        _lose_consent(fabrikam, django_capture_on_commit_callbacks)  # the change still commits
+    assert Delivery.objects.get().status == DeliveryStatus.PENDING
+    assert receiver.received == []
+    assert tasks.relay_due() == 1
+    assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
+    assert len(receiver.verified()) == 1
