@@ -52,6 +52,17 @@ def _clean_kinds(kinds: Iterable[str]) -> list[str]:
     return chosen
 
 
+def _subscribe(
+    owner: dict, kinds: list[str], tenants: Iterable, resources: Iterable
+) -> tuple[Subscription, dict]:
+    """The owner's (``user=`` or ``endpoint=``) subscription set to these kinds and filters;
+    returns it and the audit details describing it."""
+    sub, _ = Subscription.objects.get_or_create(**owner)
+    sub.kinds = kinds
+    sub.save()
+    return sub, _set_filters(sub, tenants, resources)
+
+
 def _set_filters(sub: Subscription, tenants: Iterable, resources: Iterable) -> dict:
     sub.tenants.set(list(tenants))
     sub.resources.set(list(resources))
@@ -73,10 +84,7 @@ def save_preferences(
     """What ``user`` receives by email: these kinds, for these tenants/resources (all if none)."""
     kinds = _clean_kinds(kinds)
     with transaction.atomic():
-        sub, _ = Subscription.objects.get_or_create(user=user)
-        sub.kinds = kinds
-        sub.save()
-        details = _set_filters(sub, tenants, resources)
+        sub, details = _subscribe({"user": user}, kinds, tenants, resources)
         record_event(
             actor=actor,
             action=Action.NOTIFY_PREFERENCES_SAVED,
@@ -113,8 +121,7 @@ def create_endpoint(
             secret_encrypted=encrypt(secret),
             created_by=actor.user,
         )
-        sub = Subscription.objects.create(endpoint=endpoint, kinds=kinds)
-        details = _set_filters(sub, tenants, resources)
+        _, details = _subscribe({"endpoint": endpoint}, kinds, tenants, resources)
         record_event(
             actor=actor,
             action=Action.WEBHOOK_CREATED,
@@ -143,10 +150,7 @@ def update_endpoint(
             endpoint.consecutive_failures, endpoint.disabled_reason = 0, ""
         endpoint.name, endpoint.url, endpoint.enabled = name.strip()[:100], url, enabled
         endpoint.save()
-        sub, _ = Subscription.objects.get_or_create(endpoint=endpoint)
-        sub.kinds = kinds
-        sub.save()
-        details = _set_filters(sub, tenants, resources)
+        _, details = _subscribe({"endpoint": endpoint}, kinds, tenants, resources)
         record_event(
             actor=actor,
             action=Action.WEBHOOK_UPDATED,

@@ -39,20 +39,25 @@ def _endpoint(admin, receiver, kinds=("consent.lost",)):
     return endpoint, secret
 
 
+def _consent_lost_event(tenant):
+    """The event verification writes when a verified tenant's check fails."""
+    return record_event(
+        actor=Actor.system("verification (periodic)"),
+        action=Action.CONSENT_CHECK_FAILED,
+        target=tenant,
+        tenant=tenant,
+        details={
+            "check": 1,
+            "trigger": "periodic",
+            "failed": ["delegated_grant"],
+            "status": {"from": "verified", "to": "attention"},
+        },
+    )
+
+
 def _lose_consent(tenant, capture):
     with capture(execute=True):
-        record_event(
-            actor=Actor.system("verification (periodic)"),
-            action=Action.CONSENT_CHECK_FAILED,
-            target=tenant,
-            tenant=tenant,
-            details={
-                "check": 1,
-                "trigger": "periodic",
-                "failed": ["delegated_grant"],
-                "status": {"from": "verified", "to": "attention"},
-            },
-        )
+        _consent_lost_event(tenant)
 
 
 def test_a_lost_consent_reaches_the_receiver_signed_and_verifiable(
@@ -261,16 +266,7 @@ def test_a_rolled_back_change_notifies_nobody(
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        record_event(
-            actor=Actor.system("verification (periodic)"),
-            action=Action.CONSENT_CHECK_FAILED,
-            target=fabrikam,
-            tenant=fabrikam,
-            details={
-                "failed": ["operator_sp"],
-                "status": {"from": "verified", "to": "attention"},
-            },
-        )
+        _consent_lost_event(fabrikam)
         raise RuntimeError("the change failed after its event was written")
     assert callbacks == []
     assert receiver.received == []
