@@ -18,9 +18,10 @@ from audit.models import AuditEvent
 from notifications.kinds import Kind, kinds_of
 from notifications.models import Channel, Delivery, Subscription
 from notifications.payloads import event_payload
+from portal import queues
 
 logger = logging.getLogger(__name__)
-NOTIFY_QUEUE = "notify"  # portal/queues.py NOTIFY once it lands on main
+NOTIFY_QUEUE = queues.NOTIFY
 
 
 def offer(event: AuditEvent) -> None:

@@ -118,8 +118,6 @@ def main() -> int:
                 "INFO",
                 "--concurrency",
                 "2",
-                "-Q",
-                "celery,notify",
                 "--without-gossip",
                 "--without-mingle",
             ],

@@ -39,7 +39,6 @@ class WorkerProcess:
             [
                 sys.executable, "-m", "celery", "-A", "portal", "worker",
                 "--loglevel", "INFO", "--concurrency", str(self.concurrency),
-                "-Q", "celery,notify",
                 "--without-gossip", "--without-mingle", "--without-heartbeat",
                 "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
             ],
