@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -40,6 +41,14 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def shown_url(self) -> str:
+        """The URL without its path and query, which often carry a token (chat and ticketing
+        webhooks): what audit events and read-only pages show."""
+        parts = urlsplit(self.url)
+        rest = "/…" if (parts.path.strip("/") or parts.query) else ""
+        return f"{parts.scheme}://{parts.netloc}{rest}"
 
 
 class Subscription(models.Model):

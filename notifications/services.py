@@ -126,7 +126,7 @@ def create_endpoint(
             actor=actor,
             action=Action.WEBHOOK_CREATED,
             target=endpoint,
-            details={"url": url, **details},
+            details={"url": endpoint.shown_url, **details},
         )
     return endpoint, secret
 
@@ -155,7 +155,7 @@ def update_endpoint(
             actor=actor,
             action=Action.WEBHOOK_UPDATED,
             target=endpoint,
-            details={"url": url, "enabled": enabled, **details},
+            details={"url": endpoint.shown_url, "enabled": enabled, **details},
         )
     return endpoint
 
@@ -166,7 +166,7 @@ def delete_endpoint(*, actor: Actor, endpoint: WebhookEndpoint) -> None:
             actor=actor,
             action=Action.WEBHOOK_DELETED,
             target=endpoint,
-            details={"url": endpoint.url},
+            details={"url": endpoint.shown_url},
         )
         endpoint.delete()
 
@@ -343,7 +343,7 @@ def disable_endpoint(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
             actor=Actor.system("notifications"),
             action=Action.WEBHOOK_DISABLED,
             target=endpoint,
-            details={"reason": reason, "url": endpoint.url},
+            details={"reason": reason, "url": endpoint.shown_url},
         )
         transaction.on_commit(lambda: _email_admins_disabled(endpoint, reason))
     return endpoint

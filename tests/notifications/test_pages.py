@@ -112,3 +112,18 @@ def test_the_outbox_shows_mail_of_the_file_backend_to_admins_only(
     assert b"admin@fabrikam.example" in page.content
     admin_client.force_login(operator_user)
     assert admin_client.get("/notifications/outbox/").status_code == 403
+
+
+def test_the_url_path_that_may_carry_a_token_stays_out_of_the_audit_log_and_auditor_pages(
+    admin_client, auditor_user, receiver
+):
+    url = receiver.url + "/T0001/B0002/s3cr3tT0k3n?sig=abc"
+    _add(admin_client, url)
+    endpoint = WebhookEndpoint.objects.get()
+    assert b"s3cr3tT0k3n" in admin_client.get(f"/notifications/webhooks/{endpoint.pk}/").content
+    created = AuditEvent.objects.get(action=Action.WEBHOOK_CREATED)
+    assert created.details["url"] == endpoint.shown_url
+    assert "s3cr3tT0k3n" not in str(created.details)
+    admin_client.force_login(auditor_user)
+    for page in ("/notifications/webhooks/", f"/notifications/webhooks/{endpoint.pk}/"):
+        assert b"s3cr3tT0k3n" not in admin_client.get(page).content
