@@ -1,10 +1,11 @@
 """From committed audit events to deliveries: the one hook ``audit.services`` calls.
 
 ``offer`` runs inside ``record_event``'s transaction and only registers an on-commit callback
-when the action can match a kind at all, so a rolled-back change notifies nobody and most
-events cost nothing. After the commit, ``fan_out`` writes one ``Delivery`` per matching
-subscriber (bookkeeping, not audited: the outcome of each delivery is) and queues them. If
-the broker is down the deliveries stay due, and the relay (beat, every minute) queues them.
+when the event matches a kind that some subscription names, so a rolled-back change notifies
+nobody and most events cost nothing. After the commit, ``fan_out`` writes one ``Delivery``
+per matching subscriber (bookkeeping, not audited: the outcome of each delivery is) and queues
+them. If the broker is down the deliveries stay due, and the relay (beat, every minute) queues
+them.
 """
 
 from __future__ import annotations
@@ -25,10 +26,18 @@ NOTIFY_QUEUE = queues.NOTIFY
 
 
 def offer(event: AuditEvent) -> None:
-    if not kinds_of(event.action, event.details or {}):
+    kinds = {k.key for k in kinds_of(event.action, event.details or {})}
+    if not kinds or not _anyone_wants(kinds):
         return
     pk = event.pk
     transaction.on_commit(lambda: _fan_out_safely(pk))
+
+
+def _anyone_wants(kinds: set[str]) -> bool:
+    # A handful of subscriptions at most per operator and endpoint: read them all.
+    return any(
+        kinds & set(wanted) for wanted in Subscription.objects.values_list("kinds", flat=True)
+    )
 
 
 def _fan_out_safely(event_pk: int) -> None:

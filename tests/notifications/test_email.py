@@ -109,3 +109,16 @@ def test_an_unwatched_action_costs_no_delivery(operator_user, django_capture_on_
     with django_capture_on_commit_callbacks() as callbacks:
         record_event(actor=Actor.operator(operator_user), action=Action.TENANT_UPDATED)
     assert callbacks == []
+
+
+def test_a_watched_event_nobody_subscribed_to_costs_no_callback(
+    operator_user, resource, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        record_event(
+            actor=Actor.system("sync"),
+            action=Action.SYNC_FINISHED,
+            target=resource,
+            details={"run": 1, "status": "failed"},
+        )
+    assert callbacks == []
