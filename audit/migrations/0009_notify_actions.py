@@ -1,12 +1,11 @@
-"""The notification actions (issue 15); also joins the two migrations that followed 0005."""
+"""The notification actions (issue 15)."""
 
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0006_retention_batches_and_roles"),
-        ("audit", "0007_consent_actions"),
+        ("audit", "0008_websec_operator_actions"),
     ]
 
     operations = [
@@ -17,8 +16,11 @@ class Migration(migrations.Migration):
                 choices=[
                     ("operator.created", "Operator created"),
                     ("operator.role_changed", "Operator role changed"),
+                    ("operator.email_change_requested", "Operator email change requested"),
+                    ("operator.email_changed", "Operator email changed"),
                     ("operator.signed_in", "Operator signed in"),
                     ("operator.sign_in_failed", "Operator sign-in failed"),
+                    ("operator.sign_in_locked", "Sign-in locked for an address"),
                     ("operator.sign_in_refused", "Microsoft sign-in refused"),
                     ("tenant.created", "Tenant registered"),
                     ("tenant.updated", "Tenant updated"),
