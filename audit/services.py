@@ -17,6 +17,7 @@ from django.utils import timezone
 from audit.actions import Action
 from audit.models import ActorType, AuditEvent, RetentionBatch
 from audit.scrub import scrub
+from notifications.dispatch import offer as notifications_offer
 from portal.request_context import get_request_id
 
 RETENTION_BATCH = 5000
@@ -85,7 +86,7 @@ def record_event(
         target_id = target_id or str(target.pk)
         target_label = target_label or str(target)
     with transaction.atomic():
-        return AuditEvent.objects.create(
+        event = AuditEvent.objects.create(
             at=timezone.now(),
             actor_type=actor.type,
             actor=actor.user,
@@ -100,6 +101,9 @@ def record_event(
             ip=actor.ip,
             request_id=get_request_id() or "",
         )
+        # Committed events are offered to notification subscriptions (notifications/dispatch.py).
+        notifications_offer(event)
+    return event
 
 
 def record_export(*, actor: Actor, filters: dict[str, str], format: str) -> AuditEvent:

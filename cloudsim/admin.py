@@ -118,6 +118,16 @@ def router(sim: CloudSim) -> Router:
         uris = body(req).get("redirectUris") or body(req).get("redirect_uris") or []
         return json_response(200, {"redirectUris": sim.add_redirect_uris(list(uris))})
 
+    def app_credentials(req: Request) -> Response:
+        data = body(req)
+        return json_response(
+            200,
+            sim.set_app_credentials(
+                secret_days=[int(d) for d in data.get("secret_days", [])],
+                certificate_days=[int(d) for d in data.get("certificate_days", [])],
+            ),
+        )
+
     def acs_list(req: Request) -> Response:
         name = req.params["resource"]
         if not sim.acs_resource(name):
@@ -221,6 +231,7 @@ def router(sim: CloudSim) -> Router:
     r.add("POST", "/tenants/{tid}/acs-clients-sp/assignments", acs_sp_assign)
     r.add("DELETE", "/tenants/{tid}/acs-clients-sp/assignments/{gid}", acs_sp_unassign)
     r.add("POST", "/apps/redirect-uris", redirect_uris)
+    r.add("POST", "/apps/credentials", app_credentials)
     r.add("GET", "/acs/{resource}/assignments", acs_list)
     r.add("POST", "/acs/{resource}/assignments", acs_seed)
     r.add("DELETE", "/acs/{resource}/assignments", acs_clear)

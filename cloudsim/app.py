@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +17,7 @@ from .directory import Directory
 from .faults import FaultRule, Faults, RateLimits, Stats
 from .seed import load_scenario, seed
 from .server import Listener
-from .store import Store
+from .store import Doc, Store
 from .tokens import Signer
 
 
@@ -205,6 +206,23 @@ class CloudSim:
                 app["web"]["redirectUris"].append(uri)
         self.store.put("application", home, app["id"], app)
         return app["web"]["redirectUris"]
+
+    def set_app_credentials(self, *, secret_days: list[int], certificate_days: list[int]) -> Doc:
+        """Replace the operator app's credentials with ones ending in these many days."""
+        from .seed import credential_doc
+
+        home, app = self.directory.application_by_app_id(self.scenario["operator_app"]["app_id"])
+        now = datetime.now(UTC)
+        app["passwordCredentials"] = [
+            credential_doc(display_name=f"secret {i + 1}", end=now + timedelta(days=d), hint="cs~")
+            for i, d in enumerate(secret_days)
+        ]
+        app["keyCredentials"] = [
+            credential_doc(display_name=f"cert {i + 1}", end=now + timedelta(days=d), cert=True)
+            for i, d in enumerate(certificate_days)
+        ]
+        self.store.put("application", home, app["id"], app)
+        return {k: app[k] for k in ("passwordCredentials", "keyCredentials")}
 
     @property
     def login_url(self) -> str:

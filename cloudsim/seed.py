@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +97,44 @@ def tenant_doc(t: dict[str, Any]) -> Doc:
     }
 
 
+def credential_doc(
+    *, display_name: str, end: datetime, start: datetime | None = None, hint: str = "", cert=False
+) -> Doc:
+    """A passwordCredential or keyCredential of an application (Graph v1.0 resource types)."""
+    doc: Doc = {
+        "customKeyIdentifier": None,
+        "displayName": display_name,
+        "endDateTime": end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "keyId": str(uuid.uuid4()),
+        "startDateTime": (start or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if cert:
+        return {**doc, "key": None, "type": "AsymmetricX509Cert", "usage": "Verify"}
+    return {**doc, "hint": hint, "secretText": None}
+
+
+def app_credentials(a: dict[str, Any]) -> Doc:
+    """The operator app's client secret, valid ``secret_valid_days`` (default two years, the
+    longest the Entra admin center offers), and certificates from ``certificates``."""
+    now = datetime.now(UTC)
+    days = int(a.get("secret_valid_days", 730))
+    return {
+        "passwordCredentials": [
+            credential_doc(
+                display_name="cloudsim", end=now + timedelta(days=days), hint=a["secret"][:3]
+            )
+        ],
+        "keyCredentials": [
+            credential_doc(
+                display_name=c["display_name"],
+                end=now + timedelta(days=int(c["valid_days"])),
+                cert=True,
+            )
+            for c in a.get("certificates", [])
+        ],
+    }
+
+
 def app_doc(a: dict[str, Any]) -> Doc:
     graph_roles = a["graph_app_roles"]
     return {
@@ -118,7 +158,8 @@ def app_doc(a: dict[str, Any]) -> Doc:
                 ],
             },
         ],
-        "passwordCredentials": [{"displayName": "cloudsim", "hint": a["secret"][:3]}],
+        # Credentials with their validity, as Graph returns them (secretText and key null).
+        **app_credentials(a),
         "_secret": a["secret"],
         "_graph_app_roles": list(graph_roles),
         "_graph_scopes": list(a["graph_scopes"]),

@@ -50,12 +50,16 @@ class Policy:
     ``suffixes``: host name endings that are allowed (``.communication.azure.com``); a suffix
     matches the host itself without its dot too. ``allowed_hosts``: ``host`` or ``host:port``
     entries allowed besides the suffixes. ``allow_private``: hosts on ``allowed_hosts`` may
-    resolve to loopback or private addresses.
+    resolve to loopback or private addresses. ``any_host``: every public host name or address
+    is allowed (webhook receivers); the address checks still apply. ``allow_http``: plain
+    ``http://`` too (webhooks outside production only).
     """
 
     suffixes: tuple[str, ...] = ()
     allowed_hosts: frozenset[str] = field(default_factory=frozenset)
     allow_private: bool = False
+    any_host: bool = False
+    allow_http: bool = False
 
     @classmethod
     def build(
@@ -91,10 +95,11 @@ def check_url(url: str, policy: Policy) -> Destination:
     """The URL's destination if the policy allows it; raises ``DestinationRefused``."""
     try:
         parts = urlsplit((url or "").strip())
-        port = parts.port or 443
+        scheme = parts.scheme.lower()
+        port = parts.port or (80 if scheme == "http" else 443)
     except ValueError:
         raise DestinationRefused("The address is not a valid URL.") from None
-    if parts.scheme.lower() != "https":
+    if scheme != "https" and not (scheme == "http" and policy.allow_http):
         raise DestinationRefused("Only https:// addresses are allowed.")
     host = (parts.hostname or "").rstrip(".").lower()
     if not host:
@@ -102,16 +107,19 @@ def check_url(url: str, policy: Policy) -> Destination:
     if parts.username is not None or parts.password is not None:
         raise DestinationRefused("The address must not contain a user name or password.")
     listed = policy.listed(host, port)
-    if not listed and not any(_matches(host, suffix) for suffix in policy.suffixes):
+    if policy.any_host and not listed:
+        _check_any_host_literal(host)
+    elif not listed and not any(_matches(host, suffix) for suffix in policy.suffixes):
         allowed = ", ".join(f"*{s}" for s in policy.suffixes) or "no host names"
         raise DestinationRefused(
             f"The host {host} is not allowed: use one ending with {allowed}, or ask an "
             "administrator to allow the host in the portal's settings."
         )
-    if not listed:
+    if not listed and not policy.any_host:
         _check_literal(host)
-    netloc = _netloc_host(host) + ("" if port == 443 else f":{port}")
-    return Destination(origin=f"https://{netloc}", host=host, port=port)
+    default_port = 80 if scheme == "http" else 443
+    netloc = _netloc_host(host) + ("" if port == default_port else f":{port}")
+    return Destination(origin=f"{scheme}://{netloc}", host=host, port=port)
 
 
 def _matches(host: str, suffix: str) -> bool:
@@ -125,6 +133,15 @@ def _check_literal(host: str) -> None:
     except ValueError:
         return
     raise DestinationRefused("Use the resource's host name, not an IP address.")
+
+
+def _check_any_host_literal(host: str) -> None:
+    """An address typed as the host is checked at once, for a clear message in the form."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return
+    check_address(host, private_ok=False)
 
 
 def check_address(address: str, *, private_ok: bool) -> None:

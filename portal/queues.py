@@ -25,6 +25,9 @@ SWEEPS = frozenset(
         "tenants.tasks.verify_all_tenants",
         "assignments.tasks.sync_all_resources",
         "audit.tasks.apply_retention",
+        "notifications.tasks.relay_due",
+        "notifications.tasks.send_reminders",
+        "notifications.tasks.watch_credentials",
     }
 )
 _TRIGGERED = {"tenants.tasks.verify_tenant": 1}  # task -> position of its ``trigger`` argument

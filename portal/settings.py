@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "audit",
     "tenants",
     "assignments",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.apply_retention",
         "schedule": crontab(hour=3, minute=17),
     },
+    "notify-relay": {"task": "notifications.tasks.relay_due", "schedule": timedelta(minutes=1)},
+    "consent-reminders": {
+        "task": "notifications.tasks.send_reminders",
+        "schedule": timedelta(hours=1),
+    },
+    "credential-expiry": {
+        "task": "notifications.tasks.watch_credentials",
+        "schedule": crontab(hour=6, minute=7),
+    },
 }
 
 # --- Microsoft (Entra ID, Graph, ACS). Pointing these at cloudsim is the demo. ----------------
@@ -350,6 +360,30 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="onboarding@contoso.example")
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+if env.str("EMAIL_URL", default=""):
+    # smtp+tls://user:password@host:587 (django-environ's email_url) overrides the above.
+    globals().update(env.email_url("EMAIL_URL"))
+
+# --- Notifications (notifications/; README "Notifications") --------------------------------
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=not PRODUCTION)
+if PRODUCTION and WEBHOOK_ALLOW_HTTP:
+    raise ImproperlyConfigured("WEBHOOK_ALLOW_HTTP must be False in production.")
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=5.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=15)
+WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
+EMAIL_NOTIFY_MAX_ATTEMPTS = env.int("EMAIL_NOTIFY_MAX_ATTEMPTS", default=5)
+NOTIFY_RETRY_BASE_SECONDS = env.int("NOTIFY_RETRY_BASE_SECONDS", default=30)
+NOTIFY_RETRY_CAP_SECONDS = env.int("NOTIFY_RETRY_CAP_SECONDS", default=6 * 3600)
+CONSENT_REMINDER_DAYS = [int(d) for d in env.list("CONSENT_REMINDER_DAYS", default=["2", "7"])]
+CONSENT_REMINDER_BEFORE_EXPIRY_DAYS = env.int("CONSENT_REMINDER_BEFORE_EXPIRY_DAYS", default=1)
+CONSENT_LINK_EXPIRING_DAYS = env.int("CONSENT_LINK_EXPIRING_DAYS", default=2)
+CREDENTIAL_EXPIRY_WARN_DAYS = [
+    int(d) for d in env.list("CREDENTIAL_EXPIRY_WARN_DAYS", default=["30", "7", "1"])
+]
 
 # --- Internationalisation, static files -----------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("", include("assignments.urls")),
     path("", include("audit.urls")),
+    path("", include("notifications.urls")),
 ]
 
 handler400 = "portal.errors.bad_request"

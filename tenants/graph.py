@@ -46,6 +46,7 @@ from tenants.graph_auth import (
     start_user_sign_in,
 )
 from tenants.graph_models import (
+    AppCredential,
     Application,
     AppRoleAssignment,
     Group,
@@ -57,6 +58,7 @@ from tenants.graph_models import (
 from tenants.names import clean_name
 
 __all__ = [
+    "AppCredential",
     "AppRoleAssignment",
     "Application",
     "GraphError",
@@ -390,6 +392,37 @@ def get_application(*, tenant_id: str, app_id: str) -> Application | None:
             redirect_uris=list((app.web.redirect_uris if app.web else None) or []),
             required_resource_access=access,
         )
+
+    return _run(tenant_id, work)
+
+
+def get_application_credentials(*, tenant_id: str, app_id: str) -> list[AppCredential] | None:
+    """The client secrets and certificates of ``app_id``'s registration with their end dates
+    (``docs/microsoft/app-credentials.md``); None when the app is not found."""
+    from msgraph.generated.applications.applications_request_builder import (
+        ApplicationsRequestBuilder as B,
+    )
+
+    async def work(client: GraphServiceClient) -> list[AppCredential] | None:
+        config = _query(
+            B,
+            filter=f"appId eq {_quote(app_id)}",
+            select=["id", "passwordCredentials", "keyCredentials"],
+        )
+        page = await _retrying(
+            lambda: client.applications.get(request_configuration=config), what="application"
+        )
+        if not page.value:
+            return None
+        app = page.value[0]
+        return [
+            AppCredential(kind, str(c.key_id or ""), c.display_name or "", c.end_date_time)
+            for kind, creds in (
+                ("password", app.password_credentials),
+                ("certificate", app.key_credentials),
+            )
+            for c in creds or []
+        ]
 
     return _run(tenant_id, work)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,16 @@ class Application:
     redirect_uris: list[str]
     # {resource app id: {"Scope": {permission ids}, "Role": {...}}}
     required_resource_access: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AppCredential:
+    """A client secret (``password``) or certificate (``certificate``) of an app registration."""
+
+    kind: str
+    key_id: str
+    display_name: str
+    end: datetime | None
 
 
 @dataclass(frozen=True)

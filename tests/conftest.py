@@ -16,7 +16,7 @@ from django.conf import settings
 
 from portal.models import Role, User
 
-pytest_plugins = ["cloudsim.pytest_plugin"]
+pytest_plugins = ["cloudsim.pytest_plugin", "tests.notifications.fixtures"]
 
 PASSWORD = "correct-horse-battery-staple-42"
 
@@ -97,13 +97,15 @@ def microsoft(cloudsim_clean, microsoft_env, settings):
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, microsoft_env, tmp_path_factory):
-    """A real Celery worker process (prefork, 2 children) on the test database."""
+def celery_worker(django_db_setup, django_db_blocker, microsoft_env, smtp_inbox, tmp_path_factory):
+    """A real Celery worker process (prefork, 2 children) on the test database; its mail goes
+    to the test SMTP server and its webhooks may reach receivers on loopback."""
     from tests.support.worker import WorkerProcess, test_database_url
 
     env = {
         **os.environ,
         **microsoft_env,
+        **smtp_inbox.worker_env(),
         "DATABASE_URL": test_database_url(),
         "PORTAL_VAR_DIR": str(settings.VAR_DIR),
         "DJANGO_ENV": "test",

@@ -26,9 +26,11 @@ from audit.actions import Action
 from audit.models import AuditEvent
 from audit.services import Actor
 from cloudsim import ids
+from notifications import services as notify_services
 from portal import services as portal_services
 from portal.models import Role
 from tenants import services as tenant_services
+from tenants.graph_models import AppCredential
 from tenants.models import CustomerGroup, CustomerTenant, TenantStatus
 
 
@@ -91,6 +93,26 @@ class World:
             principal_type="user",
             last_seen_at=timezone.now(),
         )
+
+    @cached_property
+    def mailed_link(self):
+        return tenant_services.issue_consent_link(
+            actor=self.actor, tenant=self.tenant, admin_email="admin@fabrikam.example"
+        ).link
+
+    @cached_property
+    def endpoint(self):
+        # ".invalid" never resolves (RFC 2606): an attempt fails, and says so.
+        return notify_services.create_endpoint(
+            actor=self.actor,
+            name="walk",
+            url="https://hooks.example.invalid/hook",
+            kinds=["consent.lost"],
+        )[0]
+
+    @cached_property
+    def ping(self):
+        return notify_services.send_ping(actor=self.actor, endpoint=self.endpoint)
 
     @cached_property
     def group(self) -> CustomerGroup:
@@ -199,6 +221,55 @@ SERVICES = {
     ),
     "assignments.services.replace_abandoned_run": lambda w: (
         lambda run=w.abandoned_run: acs_services.replace_abandoned_run(run_id=run.pk)
+    ),
+    "notifications.services.save_preferences": lambda w: (
+        lambda: notify_services.save_preferences(
+            actor=w.actor, user=w.actor.user, kinds=["consent.lost"]
+        )
+    ),
+    "notifications.services.create_endpoint": lambda w: (
+        lambda: notify_services.create_endpoint(
+            actor=w.actor, name="new", url="https://hooks.example.com/x", kinds=["sync.failed"]
+        )
+    ),
+    "notifications.services.update_endpoint": lambda w: (
+        lambda e=w.endpoint: notify_services.update_endpoint(
+            actor=w.actor, endpoint=e, name="n", url=e.url, enabled=False, kinds=[]
+        )
+    ),
+    "notifications.services.delete_endpoint": lambda w: (
+        lambda e=w.endpoint: notify_services.delete_endpoint(actor=w.actor, endpoint=e)
+    ),
+    "notifications.services.rotate_secret": lambda w: (
+        lambda e=w.endpoint: notify_services.rotate_secret(actor=w.actor, endpoint=e)
+    ),
+    "notifications.services.send_ping": lambda w: (
+        lambda e=w.endpoint: notify_services.send_ping(actor=w.actor, endpoint=e)
+    ),
+    "notifications.services.redeliver": lambda w: (
+        lambda d=w.ping: notify_services.redeliver(actor=w.actor, delivery=d)
+    ),
+    "notifications.services.attempt_delivery": lambda w: (
+        lambda d=w.ping: notify_services.attempt_delivery(delivery_id=d.pk)
+    ),
+    "notifications.services.disable_endpoint": lambda w: (
+        lambda e=w.endpoint: notify_services.disable_endpoint(endpoint=e)
+    ),
+    "notifications.services.stop_reminders": lambda w: (
+        lambda i=w.issued: notify_services.stop_reminders(actor=w.actor, link=i.link)
+    ),
+    "notifications.services.send_consent_reminder": lambda w: (
+        lambda link=w.mailed_link: notify_services.send_consent_reminder(link=link, step="after:2")
+    ),
+    "notifications.services.flag_expiring_credential": lambda w: (
+        lambda: notify_services.flag_expiring_credential(
+            credential=AppCredential("password", str(uuid.uuid4()), "ci", timezone.now()),
+            days_left=0,
+            threshold=1,
+        )
+    ),
+    "notifications.services.flag_expiring_link": lambda w: (
+        lambda i=w.issued: notify_services.flag_expiring_link(link=i.link, days_left=1)
     ),
 }
 
