@@ -1,7 +1,7 @@
 """Everything that changes tenants, consent links and customer groups.
 
 Each service is keyword-only, runs in one transaction and writes one audit event. Tenant
-status moves only through ``move_status``; an invalid move raises ``InvalidTransition``.
+status moves only through ``lifecycle.apply`` (the state machine's table).
 Graph is called before the transaction opens (never hold a row lock across the network).
 """
 
@@ -25,7 +25,9 @@ from django.utils import timezone
 
 from audit.actions import Action
 from audit.services import Actor, record_event
-from tenants import aadsts, graph
+from tenants import aadsts, graph, lifecycle
+from tenants.errors import InvalidTransition, TenantError
+from tenants.lifecycle import Event
 from tenants.models import (
     CheckTrigger,
     ConsentCheck,
@@ -33,7 +35,6 @@ from tenants.models import (
     ConsentOutcome,
     CustomerGroup,
     CustomerTenant,
-    TenantStatus,
     UserTest,
     VerificationLevel,
 )
@@ -50,24 +51,7 @@ STANDARD_NO_GRAPH = (
     "Picking groups reads them from Microsoft Graph, which a standard-level consent does not "
     "allow. Create a deep-level consent link and have a Global or Privileged Role admin accept it."
 )
-CONSENTING = (TenantStatus.CONSENTED, TenantStatus.VERIFIED, TenantStatus.ATTENTION)
-S = TenantStatus
-TRANSITIONS: dict[str, set[str]] = {
-    S.INVITED: {S.CONSENTED, S.DECLINED, S.ATTENTION, S.VERIFIED, S.REVOKED},
-    S.CONSENTED: {S.CONSENTED, S.VERIFIED, S.ATTENTION, S.DECLINED, S.REVOKED},
-    S.VERIFIED: {S.CONSENTED, S.VERIFIED, S.ATTENTION, S.DECLINED, S.REVOKED},
-    S.ATTENTION: {S.CONSENTED, S.VERIFIED, S.ATTENTION, S.DECLINED, S.REVOKED},
-    S.DECLINED: {S.CONSENTED, S.DECLINED, S.ATTENTION, S.VERIFIED, S.REVOKED},
-    S.REVOKED: {S.INVITED},
-}
-
-
-class TenantError(Exception):
-    """A request the domain refuses; the message is shown to the user as is."""
-
-
-class InvalidTransition(TenantError):
-    pass
+CONSENTING = lifecycle.CONSENTING
 
 
 class LinkUnavailable(TenantError):
@@ -80,19 +64,6 @@ class LinkUnavailable(TenantError):
 
 class CallbackRejected(TenantError):
     """A consent callback that must change nothing (bad, replayed, tampered, foreign tenant)."""
-
-
-def move_status(tenant: CustomerTenant, new: str) -> dict[str, str]:
-    old = tenant.status
-    if new not in TRANSITIONS.get(old, set()):
-        raise InvalidTransition(
-            f"A tenant that is {tenant.get_status_display().lower()} cannot become "
-            f"{TenantStatus(new).label.lower()}."
-        )
-    if new != old:
-        tenant.status = new
-        tenant.status_changed_at = timezone.now()
-    return {"from": old, "to": new}
 
 
 def hash_token(token: str) -> str:
@@ -473,7 +444,7 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
             link.error_code = link.error_subcode = link.error_description = ""
             link.granted_scopes = " ".join((params.get("scope") or "").split())[:1000]
             tenant.verification_level = link.verification_level
-            action, status = Action.CONSENT_GRANTED, TenantStatus.CONSENTED
+            action, event = Action.CONSENT_GRANTED, Event.CONSENT_GRANTED
         else:
             code = aadsts.code_from(error, description)
             explanation = aadsts.explain(code)
@@ -482,12 +453,10 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
             link.error_code, link.error_subcode = code[:100], subcode
             link.error_description = description
             action = Action.CONSENT_DECLINED if declined else Action.CONSENT_FAILED
-            status = TenantStatus.DECLINED if declined else TenantStatus.ATTENTION
-            if tenant.status in CONSENTING:
-                # A "no" or a failure on a spare link does not undo an earlier "yes": only a
-                # check that proves otherwise moves a consented tenant.
-                status = tenant.status
-            elif not declined:
+            event = Event.CONSENT_DECLINED if declined else Event.CONSENT_FAILED
+            # A "no" or a failure on a spare link does not undo an earlier "yes" (the table
+            # keeps a consented tenant where it is), so it leaves no finding either.
+            if not declined and tenant.status not in CONSENTING:
                 ConsentCheck.objects.create(
                     tenant=tenant,
                     trigger=CheckTrigger.CALLBACK,
@@ -496,7 +465,7 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
                 )
         link.save()
         try:
-            moved = move_status(tenant, status)
+            moved = lifecycle.apply(tenant, event)
         except InvalidTransition as exc:  # rolls the whole answer back
             raise CallbackRejected(f"{exc} Ask {settings.OPERATOR_NAME} for help.") from exc
         tenant.save()

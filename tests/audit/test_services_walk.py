@@ -282,7 +282,6 @@ NEEDS_MICROSOFT = {
 # Public functions that change nothing themselves: the reason for each.
 HELPERS = {
     "audit.services.client_ip": "reads the request",
-    "tenants.services.move_status": "in-memory transition check; its caller saves and audits",
     "tenants.services.hash_token": "pure function",
     "tenants.services.callback_url": "builds a URL",
     "tenants.services.link_url": "builds a URL",

@@ -161,10 +161,10 @@ def test_missing_acs_clients_sp_error_leaves_a_finding_with_the_command(issued):
     assert "az ad sp create --id 2a04943b-b6a7-4f65-8786-2bb6131b59f6" in finding["remedy"]
 
 
-def test_answer_for_a_revoked_tenant_is_refused_and_rolled_back(issued):
+def test_a_yes_for_a_revoked_tenant_is_a_new_consent(issued):
     params = _granted(issued)
     CustomerTenant.objects.filter(pk=issued.link.tenant_id).update(status=TenantStatus.REVOKED)
-    with pytest.raises(services.CallbackRejected):
-        services.record_consent_callback(params=params)
+    result = services.record_consent_callback(params=params)
+    assert result.tenant.status == TenantStatus.CONSENTED
     link = ConsentLink.objects.get(pk=issued.link.pk)
-    assert link.state_nonce and not link.used_at
+    assert not link.state_nonce and link.used_at
