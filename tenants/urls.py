@@ -11,6 +11,7 @@ urlpatterns = [
     path("tenants/<id:pk>/status.json", views.tenant_status, name="status"),
     path("tenants/<id:pk>/verify/", views.tenant_verify, name="verify"),
     path("tenants/<id:pk>/links/", views.link_create, name="link_create"),
+    path("tenants/<id:pk>/links/<id:link_pk>/created/", views.link_created, name="link_created"),
     path("tenants/<id:pk>/links/<id:link_pk>/revoke/", views.link_revoke, name="link_revoke"),
     path("tenants/<id:pk>/links/<id:link_pk>/reissue/", views.link_reissue, name="link_reissue"),
     path("tenants/<id:pk>/links/<id:link_pk>/email/", views.link_email, name="link_email"),

@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditEvent
 from audit.services import Actor
@@ -135,17 +135,55 @@ def tenant_verify(request, pk: int):
     return redirect("tenants:detail", pk=tenant.pk)
 
 
-def _link_created(request, tenant, issued, *, emailed_to: str = ""):
-    return render(
-        request,
-        "tenants/link_created.html",
-        {"tenant": tenant, "issued": issued, "url": issued.url, "emailed_to": emailed_to},
-    )
+# The token of a link just issued waits here for the one page that shows it (POST-redirect-GET):
+# the page takes it out, so a reload shows the link's facts but neither the token nor a new link.
+SHOWN_LINK_KEY = "tenants.link_to_show"
+
+
+def _link_created(request, issued, *, emailed_to: str = ""):
+    request.session[SHOWN_LINK_KEY] = {
+        "link": issued.link.pk,
+        "token": issued.token,
+        "emailed_to": emailed_to,
+    }
+    return redirect("tenants:link_created", pk=issued.link.tenant_id, link_pk=issued.link.pk)
+
+
+def _back_to_tenant(request, pk: int):
+    """A GET of a form's address (bookmark, Back): the tenant page, never a bare 405."""
+    get_object_or_404(CustomerTenant, pk=pk)
+    return redirect("tenants:detail", pk=pk)
 
 
 @require_role()
-@require_POST
+def link_created(request, pk: int, link_pk: int):
+    link = _get_link(pk, link_pk)
+    pending = request.session.get(SHOWN_LINK_KEY)
+    token, emailed_to = "", ""
+    if isinstance(pending, dict) and pending.get("link") == link.pk:
+        del request.session[SHOWN_LINK_KEY]
+        token, emailed_to = str(pending.get("token", "")), str(pending.get("emailed_to", ""))
+    issued = services.IssuedLink(link=link, token=token) if token else None
+    response = render(
+        request,
+        "tenants/link_created.html",
+        {
+            "tenant": link.tenant,
+            "link": link,
+            "issued": issued,
+            "url": issued.url if issued else "",
+            "emailed_to": emailed_to,
+        },
+    )
+    response["Cache-Control"] = "no-store"  # the token must not come back from a cache
+    return response
+
+
+@require_role()
+@require_http_methods(["GET", "POST"])
 def link_create(request, pk: int):
+    if request.method == "GET":
+        return _back_to_tenant(request, pk)
     tenant = get_object_or_404(CustomerTenant, pk=pk)
     form = ConsentLinkForm(request.POST)
     if not form.is_valid():
@@ -164,7 +202,7 @@ def link_create(request, pk: int):
     emailed_to = ""
     if data["send_email"]:
         emailed_to = services.email_consent_link(actor=actor, link=issued.link, token=issued.token)
-    return _link_created(request, tenant, issued, emailed_to=emailed_to)
+    return _link_created(request, issued, emailed_to=emailed_to)
 
 
 def _get_link(tenant_pk: int, link_pk: int) -> ConsentLink:
@@ -183,11 +221,13 @@ def link_revoke(request, pk: int, link_pk: int):
 
 
 @require_role()
-@require_POST
+@require_http_methods(["GET", "POST"])
 def link_reissue(request, pk: int, link_pk: int):
     link = _get_link(pk, link_pk)
+    if request.method == "GET":
+        return _back_to_tenant(request, pk)
     issued = services.reissue_consent_link(actor=Actor.from_request(request), link=link)
-    return _link_created(request, link.tenant, issued)
+    return _link_created(request, issued)
 
 
 @require_role()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from audit.models import AuditEvent
-from tenants import tasks
-from tenants.models import ConsentCheck, CustomerTenant, TenantStatus
+from tenants import services, tasks
+from tenants.models import ConsentCheck, ConsentLink, CustomerTenant, TenantStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -24,3 +26,43 @@ def test_verify_now_before_consent_finishes_and_says_not_consented(microsoft, is
     tenant.refresh_from_db()
     assert tenant.status == status
     assert AuditEvent.objects.filter(action="consent.check_failed", tenant=tenant).count() == 1
+
+
+def _link_count(tenant) -> int:
+    return ConsentLink.objects.filter(tenant=tenant).count()
+
+
+def test_reloading_the_created_link_page_never_issues_another(operator_client, fabrikam):
+    created = operator_client.post(f"/tenants/{fabrikam.pk}/links/", {"days": 7, "version": "v1"})
+    assert created.status_code == 302  # POST-redirect-GET
+    page = operator_client.get(created["Location"])
+    assert page.status_code == 200 and 'data-copy-target="consent-url"' in page.content.decode()
+    link = ConsentLink.objects.get(tenant=fabrikam)
+    token = re.search(r"/consent/([A-Za-z0-9_-]{20,})/", page.content.decode()).group(1)
+    assert services.hash_token(token) == link.token_hash
+    again = operator_client.get(created["Location"])  # a reload
+    assert again.status_code == 200
+    assert token not in again.content.decode() and "shown once" in again.content.decode()
+    assert _link_count(fabrikam) == 1
+    # Opening the form's URL itself (a bookmark, Back after a redirect) lands on the tenant.
+    opened = operator_client.get(f"/tenants/{fabrikam.pk}/links/")
+    assert opened.status_code == 302 and opened["Location"] == f"/tenants/{fabrikam.pk}/"
+    assert _link_count(fabrikam) == 1
+
+
+def test_reissue_redirects_and_a_reload_does_not_reissue(operator_client, fabrikam, issued):
+    old = issued.link
+    done = operator_client.post(f"/tenants/{fabrikam.pk}/links/{old.pk}/reissue/")
+    assert done.status_code == 302
+    assert operator_client.get(done["Location"]).status_code == 200
+    operator_client.get(done["Location"])
+    assert _link_count(fabrikam) == 2
+    live = ConsentLink.objects.filter(tenant=fabrikam, revoked_at=None)
+    assert live.count() == 1 and live.get().pk != old.pk
+    opened = operator_client.get(f"/tenants/{fabrikam.pk}/links/{old.pk}/reissue/")
+    assert opened.status_code == 302 and _link_count(fabrikam) == 2
+
+
+def test_a_created_page_of_another_tenants_link_is_not_found(operator_client, fabrikam, issued):
+    response = operator_client.get(f"/tenants/{fabrikam.pk + 1}/links/{issued.link.pk}/created/")
+    assert response.status_code == 404

@@ -43,7 +43,9 @@ def test_auditor_cannot_create_links(auditor_client, fabrikam):
 
 def test_link_is_shown_once_with_a_copy_button(operator_client, fabrikam):
     response = operator_client.post(
-        f"/tenants/{fabrikam.pk}/links/", {"days": 7, "version": "v1", "admin_email": ""}
+        f"/tenants/{fabrikam.pk}/links/",
+        {"days": 7, "version": "v1", "admin_email": ""},
+        follow=True,
     )
     page = response.content.decode()
     assert 'data-copy-target="consent-url"' in page and "/consent/" in page
