@@ -373,6 +373,9 @@ class CallbackResult:
     tenant: CustomerTenant
     outcome: str
     explanation: aadsts.Explanation | None
+    # The answer came back again (Refresh, Back) after its outcome was recorded: the page shows
+    # that outcome and nothing changed.
+    replayed: bool = False
 
 
 def _reject(link: ConsentLink, ip: str | None, reason: str, details: dict) -> None:
@@ -386,6 +389,31 @@ def _reject(link: ConsentLink, ip: str | None, reason: str, details: dict) -> No
             details={"link": link.pk, "reason": reason, **details},
         )
     raise CallbackRejected(reason)
+
+
+def _replayed(link: ConsentLink, ip: str | None) -> CallbackResult:
+    """A genuine state whose answer is already recorded: record the replay, show the outcome.
+
+    The outcome shown is the one on record, whatever the replayed query says.
+    """
+    with transaction.atomic():
+        record_event(
+            actor=Actor.customer_admin(tenant_label=str(link.tenant), ip=ip),
+            action=Action.CONSENT_CALLBACK_REJECTED,
+            target=link,
+            tenant=link.tenant,
+            details={"link": link.pk, "replay": True, "outcome_shown": link.outcome},
+        )
+    explanation = None
+    if link.outcome != ConsentOutcome.GRANTED:
+        explanation = aadsts.explain(link.error_code or "AADSTS65004")
+    return CallbackResult(
+        link=link,
+        tenant=link.tenant,
+        outcome=link.outcome,
+        explanation=explanation,
+        replayed=True,
+    )
 
 
 def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None) -> CallbackResult:
@@ -403,6 +431,8 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
     if link is None:
         raise CallbackRejected("This consent answer is not one the portal sent out.")
     if not link.state_nonce or not hmac.compare_digest(link.state_nonce, nonce):
+        if link.outcome:
+            return _replayed(link, ip)
         _reject(
             link,
             ip,

@@ -98,13 +98,21 @@ def test_granted_callback_moves_tenant_and_uses_link(issued, django_capture_on_c
     assert link.tenant.status == TenantStatus.CONSENTED
 
 
-def test_replayed_state_is_refused_and_changes_nothing(issued):
+def test_replayed_state_shows_the_recorded_outcome_and_changes_nothing(issued):
     params = _granted(issued)
     services.record_consent_callback(params=params)
     before = ConsentLink.objects.values().get(pk=issued.link.pk)
-    with pytest.raises(services.CallbackRejected):
-        services.record_consent_callback(params=params)
+    forged = {**params, "admin_consent": "", "error": "access_denied"}
+    replay = services.record_consent_callback(params=forged)
+    assert replay.replayed and replay.outcome == "granted"
     assert ConsentLink.objects.values().get(pk=issued.link.pk) == before
+
+
+def test_a_state_never_answered_and_replaced_is_still_refused(issued):
+    params = _granted(issued)
+    services.start_admin_consent(token=issued.token)  # a newer redirect replaces the state
+    with pytest.raises(services.CallbackRejected, match="replaced"):
+        services.record_consent_callback(params=params)
 
 
 def test_callback_from_foreign_tenant_is_refused(issued):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
 from audit.models import AuditEvent
+from cloudsim import ids
 from tenants import services, tasks
 from tenants.models import ConsentCheck, ConsentLink, CustomerTenant, TenantStatus
 
@@ -66,3 +68,39 @@ def test_reissue_redirects_and_a_reload_does_not_reissue(operator_client, fabrik
 def test_a_created_page_of_another_tenants_link_is_not_found(operator_client, fabrikam, issued):
     response = operator_client.get(f"/tenants/{fabrikam.pk + 1}/links/{issued.link.pk}/created/")
     assert response.status_code == 404
+
+
+def _callback_path(issued, answer: dict) -> str:
+    state = parse_qs(urlsplit(services.start_admin_consent(token=issued.token)).query)["state"][0]
+    return "/consent/callback/?" + urlencode({**answer, "state": state})
+
+
+@pytest.mark.parametrize(
+    ("answer", "shown"),
+    [
+        ({"admin_consent": "True", "tenant": ids.FABRIKAM_TENANT_ID}, "consent was granted"),
+        (
+            {
+                "error": "access_denied",
+                "error_subcode": "cancel",
+                "error_description": "AADSTS65004: User declined to consent to access the app.",
+            },
+            "declined",
+        ),
+    ],
+)
+def test_refresh_of_the_answer_page_shows_the_recorded_outcome_calmly(
+    client, issued, answer, shown
+):
+    path = _callback_path(issued, answer)
+    first = client.get(path)
+    assert first.status_code == 200
+    again = client.get(path)  # Refresh, or Back then forward
+    page = again.content.decode()
+    assert again.status_code == 200
+    assert "refused" not in page.lower() and shown in page.lower()
+    assert 'id="answer-recorded"' in page
+    actions = list(
+        AuditEvent.objects.filter(tenant=issued.link.tenant).values_list("action", flat=True)
+    )
+    assert actions.count("consent.granted") + actions.count("consent.declined") == 1
