@@ -378,16 +378,21 @@ class CallbackResult:
     replayed: bool = False
 
 
-def _reject(link: ConsentLink, ip: str | None, reason: str, details: dict) -> None:
-    """Record a refused callback whose state was genuine (its link is known)."""
+def _record_rejected(link: ConsentLink, ip: str | None, details: dict) -> None:
+    """The one event of a callback that changed nothing although its state was genuine."""
     with transaction.atomic():
         record_event(
             actor=Actor.customer_admin(tenant_label=str(link.tenant), ip=ip),
             action=Action.CONSENT_CALLBACK_REJECTED,
             target=link,
             tenant=link.tenant,
-            details={"link": link.pk, "reason": reason, **details},
+            details={"link": link.pk, **details},
         )
+
+
+def _reject(link: ConsentLink, ip: str | None, reason: str, details: dict) -> None:
+    """Record a refused callback whose state was genuine (its link is known)."""
+    _record_rejected(link, ip, {"reason": reason, **details})
     raise CallbackRejected(reason)
 
 
@@ -396,14 +401,7 @@ def _replayed(link: ConsentLink, ip: str | None) -> CallbackResult:
 
     The outcome shown is the one on record, whatever the replayed query says.
     """
-    with transaction.atomic():
-        record_event(
-            actor=Actor.customer_admin(tenant_label=str(link.tenant), ip=ip),
-            action=Action.CONSENT_CALLBACK_REJECTED,
-            target=link,
-            tenant=link.tenant,
-            details={"link": link.pk, "replay": True, "outcome_shown": link.outcome},
-        )
+    _record_rejected(link, ip, {"replay": True, "outcome_shown": link.outcome})
     explanation = None
     if link.outcome != ConsentOutcome.GRANTED:
         explanation = aadsts.explain(link.error_code or "AADSTS65004")
