@@ -331,13 +331,20 @@ def normalize_guid(value: str) -> str | None:
 def resolve_tenant(domain_or_id: str) -> str:
     """The tenant GUID for a GUID or a verified domain, from the OpenID configuration.
 
-    Raises GraphError(permanent=True, code="unknown_domain") when Entra ID does not know it.
+    GUIDs are looked up too: Entra answers the metadata of existing tenants only (400
+    ``invalid_tenant`` AADSTS90002 otherwise, the nil GUID included), so a typo is caught here
+    and not at the customer admin's consent. Raises GraphError(permanent=True,
+    code="unknown_tenant" or "unknown_domain") when Entra ID does not know it.
     """
     guid = normalize_guid(domain_or_id)
+    domain = guid or domain_or_id.strip().lower()
     if guid:
-        return guid
-    domain = domain_or_id.strip().lower()
-    if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", domain):
+        unknown = f"Entra ID knows no tenant with the id {guid}. Check the id (Entra admin "
+        unknown += "center > Overview > Tenant ID), or register it offline."
+        code = "unknown_tenant"
+    elif re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", domain):
+        unknown, code = f"Entra ID knows no tenant with the domain {domain}.", "unknown_domain"
+    else:
         raise GraphError(
             f"{domain_or_id!r} is neither a tenant id nor a domain name.",
             permanent=True,
@@ -351,12 +358,7 @@ def resolve_tenant(domain_or_id: str) -> str:
         except requests.RequestException as exc:
             raise _unreachable(exc) from exc
         if response.status_code in (400, 404):
-            raise GraphError(
-                f"Entra ID knows no tenant with the domain {domain}.",
-                permanent=True,
-                status=response.status_code,
-                code="unknown_domain",
-            )
+            raise GraphError(unknown, permanent=True, status=response.status_code, code=code)
         if response.status_code != 200:
             raise GraphError.from_status(
                 response.status_code,
@@ -370,7 +372,10 @@ def resolve_tenant(domain_or_id: str) -> str:
         match = GUID_RE.search(issuer or "")
         if not match:
             raise GraphError(f"No tenant id in the issuer {issuer!r}.", permanent=True)
-        return match.group(0).lower()
+        found = match.group(0).lower()
+        if guid and found != guid:
+            raise GraphError(f"Entra ID answered for {found}, not {guid}.", permanent=True)
+        return found
 
     return call_with_retries(attempt, what=f"tenant lookup for {domain}")
 

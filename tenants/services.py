@@ -82,20 +82,34 @@ def link_url(token: str) -> str:
 
 
 def register_tenant(
-    *, actor: Actor, tenant_ref: str, display_name: str = "", notes: str = ""
+    *,
+    actor: Actor,
+    tenant_ref: str,
+    display_name: str = "",
+    notes: str = "",
+    offline: bool = False,
 ) -> CustomerTenant:
-    """Register a tenant by GUID or verified domain (resolved through Entra ID's metadata).
+    """Register a tenant by GUID or verified domain, looked up in Entra ID's metadata.
 
-    Raises TenantError for a malformed reference, an unknown domain, a lookup failure or a
-    tenant that is already registered.
+    ``offline``: for air-gapped operators, a GUID is taken as given (no lookup), and the audit
+    event says so. Raises TenantError for a malformed reference, a tenant Entra ID does not
+    know, a lookup failure or a tenant that is already registered.
     """
     ref = (tenant_ref or "").strip()
     try:
-        tenant_id = graph.resolve_tenant(ref)
+        if offline:
+            tenant_id = graph.normalize_guid(ref) or ""
+            if not tenant_id:
+                raise TenantError("Offline registration needs the tenant id (a GUID).")
+        else:
+            tenant_id = graph.resolve_tenant(ref)
     except graph.GraphError as error:
         if error.permanent:
             raise TenantError(error.message) from error
-        raise TenantError(f"Entra ID could not be asked right now: {error.message}") from error
+        raise TenantError(
+            f"Entra ID could not be asked right now: {error.message} Try again, or register "
+            "the tenant offline by its id."
+        ) from error
     domain = "" if ref.lower() == tenant_id else ref.lower()
     home = (settings.ENTRA_HOME_TENANT_ID or "").lower()
     try:
@@ -115,7 +129,12 @@ def register_tenant(
                 action=Action.TENANT_CREATED,
                 target=tenant,
                 tenant=tenant,
-                details={"tenant_id": tenant_id, "domain": domain, "is_home": tenant.is_home},
+                details={
+                    "tenant_id": tenant_id,
+                    "domain": domain,
+                    "is_home": tenant.is_home,
+                    "looked_up": not offline,
+                },
             )
     except IntegrityError as exc:
         raise TenantError(f"Tenant {tenant_id} is already registered.") from exc

@@ -43,7 +43,10 @@ class World:
     @cached_property
     def tenant(self) -> CustomerTenant:
         return tenant_services.register_tenant(
-            actor=self.actor, tenant_ref=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam"
+            actor=self.actor,
+            tenant_ref=ids.FABRIKAM_TENANT_ID,
+            display_name="Fabrikam",
+            offline=True,
         )
 
     @cached_property
@@ -145,7 +148,9 @@ SERVICES = {
     ),
     "audit.services.apply_retention": lambda w: lambda: audit_services.apply_retention(),
     "tenants.services.register_tenant": lambda w: (
-        lambda: tenant_services.register_tenant(actor=w.actor, tenant_ref=ids.FABRIKAM_TENANT_ID)
+        lambda: tenant_services.register_tenant(
+            actor=w.actor, tenant_ref=ids.FABRIKAM_TENANT_ID, offline=True
+        )
     ),
     "tenants.services.issue_consent_link": lambda w: (
         lambda t=w.tenant: tenant_services.issue_consent_link(actor=w.actor, tenant=t)

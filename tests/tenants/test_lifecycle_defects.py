@@ -104,3 +104,39 @@ def test_refresh_of_the_answer_page_shows_the_recorded_outcome_calmly(
         AuditEvent.objects.filter(tenant=issued.link.tenant).values_list("action", flat=True)
     )
     assert actions.count("consent.granted") + actions.count("consent.declined") == 1
+
+
+@pytest.mark.parametrize(
+    "ref", ["00000000-0000-0000-0000-000000000000", "3f2b1c9e-7a4d-4c1e-9a57-0d6e1f2a3b4c"]
+)
+def test_an_unknown_tenant_id_is_refused_after_asking_microsoft(microsoft, operator_client, ref):
+    response = operator_client.post("/tenants/add/", {"tenant_ref": ref})
+    assert response.status_code == 200
+    assert f"Entra ID knows no tenant with the id {ref}" in response.content.decode()
+    assert (
+        not CustomerTenant.objects.exists()
+        and not AuditEvent.objects.filter(action="tenant.created").exists()
+    )
+
+
+def test_an_existing_tenant_id_is_looked_up_and_registered(microsoft, actor):
+    tenant = services.register_tenant(actor=actor, tenant_ref=ids.FABRIKAM_TENANT_ID)
+    event = AuditEvent.objects.get(action="tenant.created")
+    assert str(tenant.tenant_id) == ids.FABRIKAM_TENANT_ID and event.details["looked_up"] is True
+
+
+def test_an_air_gapped_operator_registers_offline_and_the_audit_says_so(operator_client):
+    ref = "3f2b1c9e-7a4d-4c1e-9a57-0d6e1f2a3b4c"  # unknown to Microsoft, and not asked
+    response = operator_client.post("/tenants/add/", {"tenant_ref": ref, "offline": "on"})
+    tenant = CustomerTenant.objects.get()
+    assert response.status_code == 302 and str(tenant.tenant_id) == ref
+    assert AuditEvent.objects.get(action="tenant.created").details["looked_up"] is False
+
+
+def test_offline_registration_needs_a_guid(operator_client):
+    response = operator_client.post(
+        "/tenants/add/", {"tenant_ref": "fabrikam.com", "offline": "on"}
+    )
+    assert (
+        "needs the tenant id" in response.content.decode() and not CustomerTenant.objects.exists()
+    )

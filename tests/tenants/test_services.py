@@ -16,7 +16,7 @@ from tenants.models import ConsentLink, TenantStatus
 pytestmark = pytest.mark.django_db
 
 
-def test_register_by_guid_writes_one_audit_event(actor):
+def test_register_by_guid_writes_one_audit_event(microsoft, actor):
     tenant = services.register_tenant(actor=actor, tenant_ref=ids.FABRIKAM_TENANT_ID.upper())
     assert str(tenant.tenant_id) == ids.FABRIKAM_TENANT_ID
     assert tenant.status == TenantStatus.INVITED and not tenant.is_home
@@ -24,7 +24,7 @@ def test_register_by_guid_writes_one_audit_event(actor):
     assert event.tenant_id == tenant.pk and event.actor_label == actor.label
 
 
-def test_home_tenant_is_flagged(actor, settings):
+def test_home_tenant_is_flagged(microsoft, actor, settings):
     settings.ENTRA_HOME_TENANT_ID = ids.CONTOSO_TENANT_ID
     assert services.register_tenant(actor=actor, tenant_ref=ids.CONTOSO_TENANT_ID).is_home
 

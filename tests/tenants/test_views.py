@@ -30,7 +30,7 @@ def test_create_with_malformed_guid_shows_a_clear_error(operator_client):
     assert not CustomerTenant.objects.exists()
 
 
-def test_create_by_guid_redirects_to_the_tenant(operator_client):
+def test_create_by_guid_redirects_to_the_tenant(microsoft, operator_client):
     response = operator_client.post("/tenants/add/", {"tenant_ref": ids.FABRIKAM_TENANT_ID})
     tenant = CustomerTenant.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/tenants/{tenant.pk}/"
