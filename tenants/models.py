@@ -7,6 +7,9 @@ from django.db import models
 
 
 class TenantStatus(models.TextChoices):
+    """The states of tenants/lifecycle.py (its table says which events move between them)."""
+
+    REGISTERED = "registered", "Registered"
     INVITED = "invited", "Invited"
     CONSENTED = "consented", "Consented"
     VERIFIED = "verified", "Verified"
@@ -39,7 +42,7 @@ class CustomerTenant(models.Model):
     primary_domain = models.CharField(max_length=256, blank=True)
     verified_domains = models.JSONField(default=list, blank=True)
     status = models.CharField(
-        max_length=16, choices=TenantStatus.choices, default=TenantStatus.INVITED, db_index=True
+        max_length=16, choices=TenantStatus.choices, default=TenantStatus.REGISTERED, db_index=True
     )
     is_home = models.BooleanField(default=False)
     notes = models.TextField(blank=True)

@@ -184,7 +184,9 @@ def issue_consent_link(
         raise TenantError("A consent link lives between 1 and 90 days.")
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
-        details: dict = {}
+        tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
+        details: dict = {"status": lifecycle.apply(tenant, Event.LINK_ISSUED)}
+        tenant.save(update_fields=["status", "status_changed_at"])
         if replaces is not None:
             ConsentLink.objects.filter(pk=replaces.pk, tenant=tenant, revoked_at=None).update(
                 revoked_at=timezone.now(), state_nonce=""

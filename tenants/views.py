@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.models import AuditEvent
 from audit.services import Actor
 from portal.roles import require_role
-from tenants import graph, services, verification
+from tenants import graph, lifecycle, services, verification
 from tenants.forms import ConsentLinkForm, GroupAddForm, TenantCreateForm, TenantFilterForm
 from tenants.models import ConsentLink, CustomerGroup, CustomerTenant, VerificationLevel
 from tenants.services import TenantError
@@ -87,6 +87,7 @@ def _detail_context(request, tenant: CustomerTenant) -> dict:
         "group_results": group_results,
         "group_error": group_error,
         "can_pick_groups": can_pick,
+        "can_verify": tenant.status in lifecycle.VERIFIABLE,
         "standard_no_graph": services.STANDARD_NO_GRAPH
         if tenant.verification_level == VerificationLevel.STANDARD
         else "",
@@ -125,6 +126,13 @@ def tenant_verify(request, pk: int):
     tenant = get_object_or_404(CustomerTenant, pk=pk)
     from tenants.tasks import verify_tenant
 
+    if tenant.status not in lifecycle.VERIFIABLE:
+        messages.error(
+            request,
+            "Create a consent link first: until the tenant's admin has one, there is no consent "
+            "to verify.",
+        )
+        return redirect("tenants:detail", pk=tenant.pk)
     try:
         verify_tenant.delay(tenant.pk, "manual")
     except Exception:  # no broker: check inline so the button still works

@@ -57,14 +57,15 @@ def test_consent_granted_is_verified_by_the_worker(
 
 
 @pytest.mark.django_db
-def test_replayed_callback_is_refused(client, actor, microsoft):
+def test_replayed_callback_shows_the_recorded_outcome_and_changes_nothing(client, actor, microsoft):
     _, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
     callback, first = consent(client, microsoft, issued.token, "admin@fabrikam.example")
     assert first.status_code == 200
     before = ConsentLink.objects.values().get(pk=issued.link.pk)
     again = client.get(callback)
-    assert again.status_code == 400
-    assert "already used" in again.content.decode()
+    assert again.status_code == 200
+    assert "already recorded" in again.content.decode()
+    assert "consent was granted" in again.content.decode()
     assert ConsentLink.objects.values().get(pk=issued.link.pk) == before
 
 

@@ -140,3 +140,23 @@ def test_offline_registration_needs_a_guid(operator_client):
     assert (
         "needs the tenant id" in response.content.decode() and not CustomerTenant.objects.exists()
     )
+
+
+def test_a_new_tenant_is_registered_and_invited_only_once_a_link_exists(operator_client, fabrikam):
+    page = operator_client.get(f"/tenants/{fabrikam.pk}/").content.decode()
+    assert fabrikam.status == "registered" and ">Registered<" in page
+    assert ">Verify now</button>" not in page  # nothing to verify before a link is out
+    refused = operator_client.post(f"/tenants/{fabrikam.pk}/verify/", follow=True)
+    assert "Create a consent link first" in refused.content.decode()
+    assert not ConsentCheck.objects.exists()
+    operator_client.post(f"/tenants/{fabrikam.pk}/links/", {"days": 7, "version": "v1"})
+    fabrikam.refresh_from_db()
+    assert fabrikam.status == "invited"
+    page = operator_client.get(f"/tenants/{fabrikam.pk}/").content.decode()
+    assert ">Invited<" in page and ">Verify now</button>" in page
+    created = AuditEvent.objects.get(action="consent.link_created")
+    assert created.details["status"] == {
+        "from": "registered",
+        "to": "invited",
+        "event": "link_issued",
+    }

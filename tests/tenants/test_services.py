@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_register_by_guid_writes_one_audit_event(microsoft, actor):
     tenant = services.register_tenant(actor=actor, tenant_ref=ids.FABRIKAM_TENANT_ID.upper())
     assert str(tenant.tenant_id) == ids.FABRIKAM_TENANT_ID
-    assert tenant.status == TenantStatus.INVITED and not tenant.is_home
+    assert tenant.status == TenantStatus.REGISTERED and not tenant.is_home
     event = AuditEvent.objects.get(action="tenant.created")
     assert event.tenant_id == tenant.pk and event.actor_label == actor.label
 

@@ -55,11 +55,13 @@ def test_link_is_shown_once_with_a_copy_button(operator_client, fabrikam):
 
 def test_detail_page_polls_status(operator_client, fabrikam):
     page = operator_client.get(f"/tenants/{fabrikam.pk}/").content.decode()
-    assert f'data-poll-url="/tenants/{fabrikam.pk}/status.json?status=invited' in page
-    data = operator_client.get(f"/tenants/{fabrikam.pk}/status.json?status=invited&check=0").json()
+    assert f'data-poll-url="/tenants/{fabrikam.pk}/status.json?status=registered' in page
+    data = operator_client.get(
+        f"/tenants/{fabrikam.pk}/status.json?status=registered&check=0"
+    ).json()
     assert data == {
-        "fields": {"status": "Invited"},
-        "status": "invited",
+        "fields": {"status": "Registered"},
+        "status": "registered",
         "check": 0,
         "done": False,
         "reload": False,
