@@ -163,6 +163,15 @@ def _new_app(tenant_id: str) -> msal.ConfidentialClientApplication:
         )
     except requests.RequestException as exc:
         raise _unreachable(exc) from exc
+    except msal.exceptions.MsalServiceError as exc:
+        # MSAL raises this for a 5xx answer to its tenant discovery (the OpenID metadata):
+        # Microsoft is unavailable, which a later attempt may not be.
+        raise GraphError(
+            f"The sign-in service did not answer the tenant discovery: {exc}",
+            permanent=False,
+            status=503,
+            code="discovery_unavailable",
+        ) from exc
     except ValueError as exc:  # MSAL: authority metadata unavailable (unknown tenant)
         raise GraphError(
             f"The sign-in service does not know tenant {tenant_id}: {exc}",

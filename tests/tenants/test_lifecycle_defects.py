@@ -9,7 +9,7 @@ import pytest
 
 from audit.models import AuditEvent
 from cloudsim import ids
-from tenants import services, tasks
+from tenants import graph, graph_auth, services, tasks
 from tenants.models import ConsentCheck, ConsentLink, CustomerTenant, TenantStatus
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +160,16 @@ def test_a_new_tenant_is_registered_and_invited_only_once_a_link_exists(operator
         "to": "invited",
         "event": "link_issued",
     }
+
+
+def test_microsoft_unavailable_at_tenant_discovery_is_an_unknown_check(
+    microsoft, issued, monkeypatch
+):
+    """Found by the state machine: MSAL's own 503 at discovery escaped the verification task."""
+    monkeypatch.setattr(graph_auth, "MAX_ATTEMPTS", 1)
+    graph.reset_token_caches()
+    microsoft.set_fault("503", service="login", times=1)
+    result = tasks.verify_tenant(issued.link.tenant_id, "manual")
+    check = ConsentCheck.objects.get(pk=result["check"])
+    assert check.unknown and not check.ok
+    assert CustomerTenant.objects.get(pk=issued.link.tenant_id).status == TenantStatus.INVITED
