@@ -98,3 +98,16 @@ def apply(tenant: CustomerTenant, event: Event) -> dict[str, str]:
         tenant.status = new
         tenant.status_changed_at = timezone.now()
     return {"from": old, "to": new, "event": event.value}
+
+
+def mermaid() -> str:
+    """The table as a Mermaid state diagram (the README shows it; a test keeps them equal)."""
+    lines = ["stateDiagram-v2", f"    [*] --> {S.REGISTERED}"]
+    for status, moves in TABLE.items():
+        by_target: dict[str, list[str]] = {}
+        for event, to in moves.items():
+            if to and to != status:
+                by_target.setdefault(to, []).append(event.value)
+        for to, events in by_target.items():
+            lines.append(f"    {status} --> {to}: {', '.join(events)}")
+    return "\n".join(lines)
