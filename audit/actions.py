@@ -36,6 +36,7 @@ class Action(models.TextChoices):
     CONSENT_VERIFIED = "consent.verified", "Consent verified"
     CONSENT_CHECK_FAILED = "consent.check_failed", "Consent check failed"
     CONSENT_CHECK_UNKNOWN = "consent.check_unknown", "Consent check inconclusive"
+    CONSENT_REVOKED = "consent.revoked", "Consent revoked in the tenant"
     CONSENT_USER_TESTED = "consent.user_tested", "Consent tested with a customer user"
     GROUP_ADDED = "group.added", "Customer group added"
     GROUP_REMOVED = "group.removed", "Customer group removed"

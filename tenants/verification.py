@@ -26,6 +26,7 @@ from tenants.models import (
     ConsentOutcome,
     CustomerGroup,
     CustomerTenant,
+    TenantStatus,
     VerificationLevel,
 )
 from tenants.services import callback_url, enqueue_verification
@@ -210,16 +211,18 @@ def collect_findings(tenant: CustomerTenant) -> tuple[list[dict], dict]:
             consent_remedy,
             lambda: graph.find_service_principal(tenant_id=tid, app_id=settings.ENTRA_CLIENT_ID),
         )
-        findings.append(
-            finding(
-                "operator_sp",
-                operator_sp is not None,
-                f"Service principal of the operator app: {operator_sp.id}"
-                if operator_sp
-                else "The operator app has no service principal in this tenant.",
-                consent_remedy,
-            )
+        found = finding(
+            "operator_sp",
+            operator_sp is not None,
+            f"Service principal of the operator app: {operator_sp.id}"
+            if operator_sp
+            else "Consent was removed: the operator app has no service principal in this tenant "
+            "any more (its enterprise application was deleted).",
+            consent_remedy,
         )
+        if operator_sp is None:  # Graph's word for the same loss (a token may still be cached)
+            found["no_service_principal"] = True
+        findings.append(found)
         acs_sp = _ask(
             findings,
             "acs_clients_sp",
@@ -328,6 +331,8 @@ def check_event(result: str, findings: list[dict]) -> Event:
         return Event.CHECK_PASSED
     if result == "unknown":  # only a definite answer changes the status
         return Event.CHECK_UNKNOWN
+    if any(f.get("no_service_principal") for f in findings):
+        return Event.CHECK_REVOKED
     return Event.CHECK_FAILED
 
 
@@ -381,6 +386,8 @@ def verify_consent(
             "failed": Action.CONSENT_CHECK_FAILED,
             "unknown": Action.CONSENT_CHECK_UNKNOWN,
         }[result]
+        if moved["to"] == TenantStatus.REVOKED and moved["from"] != TenantStatus.REVOKED:
+            action = Action.CONSENT_REVOKED  # access lost in the tenant: its own event
         retrying = result == "unknown" and attempt < len(RETRY_DELAYS)
         retry_in = RETRY_DELAYS[attempt] if retrying else 0
         record_event(

@@ -173,3 +173,42 @@ def test_microsoft_unavailable_at_tenant_discovery_is_an_unknown_check(
     check = ConsentCheck.objects.get(pk=result["check"])
     assert check.unknown and not check.ok
     assert CustomerTenant.objects.get(pk=issued.link.tenant_id).status == TenantStatus.INVITED
+
+
+def _consented(microsoft, client, issued):
+    from tests.support.microsoft import consent
+
+    consent(client, microsoft, issued.token, "admin@fabrikam.example")
+    assert tasks.verify_tenant(issued.link.tenant_id, "manual")["ok"]
+
+
+@pytest.mark.parametrize(
+    ("cause", "detail", "remedy"),
+    [
+        ("deleted", "no service principal of the operator app", "consent link"),
+        ("disabled", "service principal is disabled", "Enabled for users to sign in"),
+    ],
+)
+def test_losing_the_operator_apps_service_principal_revokes_by_cause(
+    microsoft, client, operator_client, issued, cause, detail, remedy
+):
+    _consented(microsoft, client, issued)
+    path = f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent"
+    if cause == "deleted":
+        microsoft.admin("DELETE", path)
+    else:
+        microsoft.admin("PATCH", path, {"accountEnabled": False})
+    graph.reset_token_caches()  # a new worker: no token from before the change
+    tasks.verify_tenant(issued.link.tenant_id, "periodic")
+    tenant = CustomerTenant.objects.get(pk=issued.link.tenant_id)
+    assert tenant.status == TenantStatus.REVOKED
+    event = AuditEvent.objects.filter(tenant=tenant).order_by("-id").first()
+    assert event.action == "consent.revoked"
+    assert event.details["status"] == {
+        "from": "verified",
+        "to": "revoked",
+        "event": "check_revoked",
+    }
+    page = operator_client.get(f"/tenants/{tenant.pk}/").content.decode()
+    cause_text = page.split('id="revoked-cause"', 1)[1].split("</p>", 1)[0]
+    assert "Revoked:" in cause_text and detail in cause_text and remedy in cause_text
