@@ -21,6 +21,16 @@ class TenantCreateForm(forms.Form):
     )
 
 
+class TenantEditForm(forms.Form):
+    display_name = forms.CharField(
+        label="Display name",
+        max_length=256,
+        required=False,
+        help_text="Leave empty to use the organization's name from Microsoft Graph.",
+    )
+    notes = forms.CharField(label="Notes", widget=forms.Textarea(attrs={"rows": 4}), required=False)
+
+
 class TenantFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=100)
     status = forms.ChoiceField(

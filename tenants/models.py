@@ -39,6 +39,10 @@ class CustomerTenant(models.Model):
 
     tenant_id = models.UUIDField(unique=True)
     display_name = models.CharField(max_length=256, blank=True)
+    # The organization's name as Graph last gave it; it replaces ``display_name`` only while
+    # the operator has not typed a name of their own (``name_from_operator``).
+    graph_name = models.CharField(max_length=256, blank=True)
+    name_from_operator = models.BooleanField(default=False)
     primary_domain = models.CharField(max_length=256, blank=True)
     verified_domains = models.JSONField(default=list, blank=True)
     status = models.CharField(

@@ -117,6 +117,7 @@ def register_tenant(
             tenant = CustomerTenant.objects.create(
                 tenant_id=tenant_id,
                 display_name=display_name.strip() or domain,
+                name_from_operator=bool(display_name.strip()),
                 primary_domain=domain,
                 verified_domains=[domain] if domain else [],
                 is_home=bool(home) and tenant_id == home,
@@ -138,6 +139,33 @@ def register_tenant(
             )
     except IntegrityError as exc:
         raise TenantError(f"Tenant {tenant_id} is already registered.") from exc
+    return tenant
+
+
+def update_tenant(
+    *, actor: Actor, tenant: CustomerTenant, display_name: str, notes: str
+) -> CustomerTenant:
+    """Correct a tenant's display name and notes. A name typed here is kept from then on
+    (verification no longer replaces it); an empty name goes back to Graph's."""
+    name = clean_name(display_name)
+    with transaction.atomic():
+        tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
+        before = {"display_name": tenant.display_name, "notes": tenant.notes}
+        tenant.name_from_operator = bool(name)
+        tenant.display_name = name or tenant.graph_name or tenant.primary_domain
+        tenant.notes = notes.strip()
+        after = {"display_name": tenant.display_name, "notes": tenant.notes}
+        changed = sorted(k for k in after if after[k] != before[k])
+        if not changed:
+            return tenant
+        tenant.save(update_fields=["display_name", "name_from_operator", "notes", "updated_at"])
+        record_event(
+            actor=actor,
+            action=Action.TENANT_UPDATED,
+            target=tenant,
+            tenant=tenant,
+            details={"changed": changed, **{k: after[k] for k in changed if k != "notes"}},
+        )
     return tenant
 
 

@@ -361,7 +361,9 @@ def verify_consent(
         tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
         org = facts.get("organization")
         if org is not None:
-            tenant.display_name = org.display_name or tenant.display_name
+            tenant.graph_name = org.display_name or tenant.graph_name
+            if not tenant.name_from_operator:  # a name the operator typed is theirs to keep
+                tenant.display_name = org.display_name or tenant.display_name
             tenant.verified_domains = org.verified_domains
             tenant.primary_domain = org.default_domain or tenant.primary_domain
         now = timezone.now()

@@ -11,9 +11,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditEvent
 from audit.services import Actor
-from portal.roles import require_role
+from portal.roles import WRITERS, require_role
 from tenants import graph, lifecycle, services, verification
-from tenants.forms import ConsentLinkForm, GroupAddForm, TenantCreateForm, TenantFilterForm
+from tenants.forms import (
+    ConsentLinkForm,
+    GroupAddForm,
+    TenantCreateForm,
+    TenantEditForm,
+    TenantFilterForm,
+)
 from tenants.models import ConsentLink, CustomerGroup, CustomerTenant, VerificationLevel
 from tenants.services import TenantError
 
@@ -101,6 +107,20 @@ def _detail_context(request, tenant: CustomerTenant) -> dict:
 def tenant_detail(request, pk: int):
     tenant = get_object_or_404(CustomerTenant, pk=pk)
     return render(request, "tenants/detail.html", _detail_context(request, tenant))
+
+
+@require_role(read=WRITERS)  # the form is for those who may save it
+def tenant_edit(request, pk: int):
+    tenant = get_object_or_404(CustomerTenant, pk=pk)
+    initial = {"display_name": tenant.display_name if tenant.name_from_operator else ""}
+    form = TenantEditForm(request.POST or None, initial=initial | {"notes": tenant.notes})
+    if request.method == "POST" and form.is_valid():
+        tenant = services.update_tenant(
+            actor=Actor.from_request(request), tenant=tenant, **form.cleaned_data
+        )
+        messages.success(request, f"{tenant} saved.")
+        return redirect("tenants:detail", pk=tenant.pk)
+    return render(request, "tenants/edit.html", {"tenant": tenant, "form": form})
 
 
 @require_role()

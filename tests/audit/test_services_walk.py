@@ -147,6 +147,11 @@ SERVICES = {
         lambda: audit_services.record_export(actor=w.actor, filters={"q": "x"}, format="csv")
     ),
     "audit.services.apply_retention": lambda w: lambda: audit_services.apply_retention(),
+    "tenants.services.update_tenant": lambda w: (
+        lambda t=w.tenant: tenant_services.update_tenant(
+            actor=w.actor, tenant=t, display_name="Fabrikam Ltd", notes="renamed"
+        )
+    ),
     "tenants.services.register_tenant": lambda w: (
         lambda: tenant_services.register_tenant(
             actor=w.actor, tenant_ref=ids.FABRIKAM_TENANT_ID, offline=True

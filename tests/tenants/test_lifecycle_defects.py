@@ -212,3 +212,37 @@ def test_losing_the_operator_apps_service_principal_revokes_by_cause(
     page = operator_client.get(f"/tenants/{tenant.pk}/").content.decode()
     cause_text = page.split('id="revoked-cause"', 1)[1].split("</p>", 1)[0]
     assert "Revoked:" in cause_text and detail in cause_text and remedy in cause_text
+
+
+def test_an_auditor_cannot_open_the_edit_form(auditor_client, fabrikam):
+    assert auditor_client.get(f"/tenants/{fabrikam.pk}/edit/").status_code == 403
+
+
+def test_an_operator_renames_a_tenant_and_verification_keeps_the_name(
+    microsoft, client, operator_client, issued
+):
+    tenant = issued.link.tenant
+    saved = operator_client.post(
+        f"/tenants/{tenant.pk}/edit/", {"display_name": "Fabrikam (EU)", "notes": "EU branch"}
+    )
+    assert saved.status_code == 302
+    event = AuditEvent.objects.get(action="tenant.updated")
+    assert event.details == {"changed": ["display_name", "notes"], "display_name": "Fabrikam (EU)"}
+    _consented(microsoft, client, issued)  # verification reads the organization from Graph
+    tenant.refresh_from_db()
+    assert (tenant.display_name, tenant.graph_name, tenant.notes) == (
+        "Fabrikam (EU)",
+        "Fabrikam",
+        "EU branch",
+    )
+    page = operator_client.get(f"/tenants/{tenant.pk}/").content.decode()
+    assert "Fabrikam (EU)" in page and 'id="graph-name">Fabrikam<' in page
+    # An empty name hands the name back to Graph.
+    operator_client.post(f"/tenants/{tenant.pk}/edit/", {"display_name": "", "notes": ""})
+    tenant.refresh_from_db()
+    assert tenant.display_name == "Fabrikam" and not tenant.name_from_operator
+
+
+def test_saving_an_unchanged_tenant_writes_no_event(operator_client, fabrikam):
+    operator_client.post(f"/tenants/{fabrikam.pk}/edit/", {"display_name": "Fabrikam", "notes": ""})
+    assert not AuditEvent.objects.filter(action="tenant.updated").exists()
