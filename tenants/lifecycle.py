@@ -34,8 +34,6 @@ class Event(StrEnum):
 
 # Consent was given and not taken back: checks may move these tenants to attention.
 CONSENTING = (S.CONSENTED, S.VERIFIED, S.ATTENTION)
-# Tenants the periodic check visits.
-CHECKED = (*CONSENTING, S.REVOKED)
 # Where "Verify now" can tell the operator something: a link is out or consent was given.
 VERIFIABLE = (S.INVITED, S.DECLINED, *CONSENTING, S.REVOKED)
 
