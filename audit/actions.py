@@ -19,6 +19,8 @@ class Action(models.TextChoices):
     TENANT_UPDATED = "tenant.updated", "Tenant updated"
     TENANT_STATUS_CHANGED = "tenant.status_changed", "Tenant status changed"
     TENANT_DELETED = "tenant.deleted", "Tenant removed"
+    TENANT_OFFBOARDING = "tenant.offboarding_started", "Tenant offboarding started"
+    TENANT_OFFBOARDED = "tenant.offboarded", "Tenant offboarded"
     PREFLIGHT_RUN = "preflight.run", "Home preflight run"
     PREFLIGHT_ACS_SP_CREATED = (
         "preflight.acs_clients_sp_created",

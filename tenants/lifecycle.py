@@ -30,10 +30,14 @@ class Event(StrEnum):
     CHECK_FAILED = "check_failed"  # a definite answer says something is missing
     CHECK_REVOKED = "check_revoked"  # the operator app's service principal is gone or disabled
     CHECK_UNKNOWN = "check_unknown"  # Microsoft could not answer: no verdict
+    OFFBOARD_STARTED = "offboard_started"  # the operator ends the tenant's access
+    OFFBOARD_FINISHED = "offboard_finished"  # no assignment of the tenant is left anywhere
 
 
 # Consent was given and not taken back: checks may move these tenants to attention.
 CONSENTING = (S.CONSENTED, S.VERIFIED, S.ATTENTION)
+# Tenants whose access is being or has been ended: no link, answer or check moves them.
+LEAVING = (S.OFFBOARDING, S.OFFBOARDED)
 # Where "Verify now" can tell the operator something: a link is out or consent was given.
 VERIFIABLE = (S.INVITED, S.DECLINED, *CONSENTING, S.REVOKED)
 
@@ -43,7 +47,7 @@ _STAY = None  # in the table: the event leaves the status as it is
 # tenant that had consented; revocation is proven only where there was consent to lose.
 _CHECKS: dict[str, dict[Event, str | None]] = {
     s: {
-        Event.CHECK_PASSED: S.VERIFIED,
+        Event.CHECK_PASSED: _STAY if s in LEAVING else S.VERIFIED,
         Event.CHECK_FAILED: S.ATTENTION if s in CONSENTING else _STAY,
         Event.CHECK_REVOKED: S.REVOKED if s in CONSENTING else _STAY,
         Event.CHECK_UNKNOWN: _STAY,
@@ -65,15 +69,20 @@ _ANSWERS_BEFORE_YES = {
     Event.CONSENT_FAILED: S.ATTENTION,
 }
 
+_OFFBOARD = {Event.OFFBOARD_STARTED: S.OFFBOARDING}
+
 TABLE: dict[str, dict[Event, str | None]] = {
-    S.REGISTERED: _ANSWERS_BEFORE_YES | _CHECKS[S.REGISTERED],
-    S.INVITED: _ANSWERS_BEFORE_YES | _CHECKS[S.INVITED],
-    S.DECLINED: _ANSWERS_BEFORE_YES | _CHECKS[S.DECLINED],
-    S.CONSENTED: _ANSWERS_AFTER_YES | _CHECKS[S.CONSENTED],
-    S.VERIFIED: _ANSWERS_AFTER_YES | _CHECKS[S.VERIFIED],
-    S.ATTENTION: _ANSWERS_AFTER_YES | _CHECKS[S.ATTENTION],
+    S.REGISTERED: _ANSWERS_BEFORE_YES | _CHECKS[S.REGISTERED] | _OFFBOARD,
+    S.INVITED: _ANSWERS_BEFORE_YES | _CHECKS[S.INVITED] | _OFFBOARD,
+    S.DECLINED: _ANSWERS_BEFORE_YES | _CHECKS[S.DECLINED] | _OFFBOARD,
+    S.CONSENTED: _ANSWERS_AFTER_YES | _CHECKS[S.CONSENTED] | _OFFBOARD,
+    S.VERIFIED: _ANSWERS_AFTER_YES | _CHECKS[S.VERIFIED] | _OFFBOARD,
+    S.ATTENTION: _ANSWERS_AFTER_YES | _CHECKS[S.ATTENTION] | _OFFBOARD,
     # Consent was taken back: a new link invites again; an answer on it counts as a first one.
-    S.REVOKED: _ANSWERS_BEFORE_YES | _CHECKS[S.REVOKED],
+    S.REVOKED: _ANSWERS_BEFORE_YES | _CHECKS[S.REVOKED] | _OFFBOARD,
+    # Leaving: links and answers have no move (they are refused); checks change nothing.
+    S.OFFBOARDING: _CHECKS[S.OFFBOARDING] | {Event.OFFBOARD_FINISHED: S.OFFBOARDED},
+    S.OFFBOARDED: dict(_CHECKS[S.OFFBOARDED]),
 }
 
 

@@ -16,6 +16,8 @@ class TenantStatus(models.TextChoices):
     ATTENTION = "attention", "Needs attention"
     DECLINED = "declined", "Declined"
     REVOKED = "revoked", "Revoked"
+    OFFBOARDING = "offboarding", "Offboarding"
+    OFFBOARDED = "offboarded", "Offboarded"
 
 
 class VerificationLevel(models.TextChoices):

@@ -35,6 +35,7 @@ from tenants.models import (
     ConsentOutcome,
     CustomerGroup,
     CustomerTenant,
+    TenantStatus,
     UserTest,
     VerificationLevel,
 )
@@ -167,6 +168,89 @@ def update_tenant(
             details={"changed": changed, **{k: after[k] for k in changed if k != "notes"}},
         )
     return tenant
+
+
+# --- offboarding -----------------------------------------------------------------------------
+
+
+def start_offboarding(*, actor: Actor, tenant: CustomerTenant) -> CustomerTenant:
+    """End a tenant's access: revoke its open links, mark every assignment of the tenant for
+    removal (the normal sync deletes them on each ACS resource) and stop its checks (the
+    periodic sweep visits consenting tenants only). One event; raises TenantError when the
+    tenant is already leaving."""
+    from assignments.models import Assignment, Desired, SyncState
+    from assignments.services import _queue_sync_after_change
+
+    with transaction.atomic():
+        tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
+        moved = lifecycle.apply(tenant, Event.OFFBOARD_STARTED)
+        tenant.save(update_fields=["status", "status_changed_at", "updated_at"])
+        now = timezone.now()
+        links = ConsentLink.objects.filter(tenant=tenant, revoked_at=None, used_at=None)
+        revoked = links.update(revoked_at=now, state_nonce="")
+        assignments = Assignment.objects.filter(tenant=tenant)
+        resources = {a.resource for a in assignments.select_related("resource")}
+        removed = assignments.update(desired=Desired.ABSENT, sync_state=SyncState.PENDING)
+        for resource in resources:  # a step of this service: its event records the change
+            _queue_sync_after_change(resource, actor.user)
+        record_event(
+            actor=actor,
+            action=Action.TENANT_OFFBOARDING,
+            target=tenant,
+            tenant=tenant,
+            details={
+                "status": moved,
+                "links_revoked": revoked,
+                "assignments_removed": removed,
+                "resources": sorted(r.name for r in resources),
+            },
+        )
+    return tenant
+
+
+def offboarding_left(tenant: CustomerTenant) -> int:
+    """How many assignments of the tenant are still on an ACS resource (or waiting to go)."""
+    from assignments.models import Assignment
+
+    return Assignment.objects.filter(tenant=tenant).count()
+
+
+def finish_offboarding(*, actor: Actor, tenant: CustomerTenant) -> CustomerTenant:
+    """Offboarded, once the sync has removed every assignment of the tenant everywhere."""
+    with transaction.atomic():
+        tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
+        left = offboarding_left(tenant)
+        if left:
+            raise TenantError(
+                f"{left} assignment(s) of {tenant} are still being removed from ACS resources; "
+                "the sync finishes them, then try again."
+            )
+        moved = lifecycle.apply(tenant, Event.OFFBOARD_FINISHED)
+        tenant.save(update_fields=["status", "status_changed_at", "updated_at"])
+        record_event(
+            actor=actor,
+            action=Action.TENANT_OFFBOARDED,
+            target=tenant,
+            tenant=tenant,
+            details={"status": moved},
+        )
+    return tenant
+
+
+def delete_tenant(*, actor: Actor, tenant: CustomerTenant) -> None:
+    """Remove an offboarded tenant's rows; its audit history stays (events keep their labels)."""
+    with transaction.atomic():
+        tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
+        if tenant.status != TenantStatus.OFFBOARDED:
+            raise TenantError("Only an offboarded tenant can be deleted: offboard it first.")
+        record_event(
+            actor=actor,
+            action=Action.TENANT_DELETED,
+            target=tenant,
+            tenant=tenant,
+            details={"tenant_id": str(tenant.tenant_id)},
+        )
+        tenant.delete()
 
 
 # --- consent links ----------------------------------------------------------------------------

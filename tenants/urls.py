@@ -9,6 +9,7 @@ urlpatterns = [
     path("tenants/preflight/", views.preflight, name="preflight"),
     path("tenants/<id:pk>/", views.tenant_detail, name="detail"),
     path("tenants/<id:pk>/edit/", views.tenant_edit, name="edit"),
+    path("tenants/<id:pk>/offboard/", views.tenant_offboard, name="offboard"),
     path("tenants/<id:pk>/status.json", views.tenant_status, name="status"),
     path("tenants/<id:pk>/verify/", views.tenant_verify, name="verify"),
     path("tenants/<id:pk>/links/", views.link_create, name="link_create"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -121,6 +122,44 @@ def tenant_edit(request, pk: int):
         messages.success(request, f"{tenant} saved.")
         return redirect("tenants:detail", pk=tenant.pk)
     return render(request, "tenants/edit.html", {"tenant": tenant, "form": form})
+
+
+@require_role(read=WRITERS)
+def tenant_offboard(request, pk: int):
+    """Offboarding: start it, watch the assignments go, finish, then delete (each a POST)."""
+    tenant = get_object_or_404(CustomerTenant, pk=pk)
+    if request.method == "POST":
+        step, actor = request.POST.get("step", ""), Actor.from_request(request)
+        steps = {
+            "start": services.start_offboarding,
+            "finish": services.finish_offboarding,
+            "delete": services.delete_tenant,
+        }
+        if step not in steps:
+            messages.error(request, "Choose an offboarding step.")
+            return redirect("tenants:offboard", pk=pk)
+        try:
+            steps[step](actor=actor, tenant=tenant)
+        except TenantError as error:
+            messages.error(request, str(error))
+            return redirect("tenants:offboard", pk=pk)
+        if step == "delete":
+            messages.success(request, f"{tenant} deleted; its audit history stays.")
+            return redirect("tenants:list")
+        return redirect("tenants:offboard", pk=pk)
+    from assignments.models import Assignment
+
+    left = Assignment.objects.filter(tenant=tenant).select_related("resource")
+    return render(
+        request,
+        "tenants/offboard.html",
+        {
+            "tenant": tenant,
+            "left": left,
+            "operator": settings.OPERATOR_NAME,
+            "app_id": settings.ENTRA_CLIENT_ID,
+        },
+    )
 
 
 @require_role()

@@ -50,6 +50,18 @@ class World:
         )
 
     @cached_property
+    def leaving(self) -> CustomerTenant:
+        return CustomerTenant.objects.create(
+            tenant_id=uuid.uuid4(), display_name="Leaving", status=TenantStatus.OFFBOARDING
+        )
+
+    @cached_property
+    def offboarded(self) -> CustomerTenant:
+        return CustomerTenant.objects.create(
+            tenant_id=uuid.uuid4(), display_name="Gone", status=TenantStatus.OFFBOARDED
+        )
+
+    @cached_property
     def verified(self) -> CustomerTenant:
         return CustomerTenant.objects.create(
             tenant_id=uuid.uuid4(), display_name="Verified", status=TenantStatus.VERIFIED
@@ -151,6 +163,15 @@ SERVICES = {
         lambda t=w.tenant: tenant_services.update_tenant(
             actor=w.actor, tenant=t, display_name="Fabrikam Ltd", notes="renamed"
         )
+    ),
+    "tenants.services.start_offboarding": lambda w: (
+        lambda t=w.tenant: tenant_services.start_offboarding(actor=w.actor, tenant=t)
+    ),
+    "tenants.services.finish_offboarding": lambda w: (
+        lambda t=w.leaving: tenant_services.finish_offboarding(actor=w.actor, tenant=t)
+    ),
+    "tenants.services.delete_tenant": lambda w: (
+        lambda t=w.offboarded: tenant_services.delete_tenant(actor=w.actor, tenant=t)
     ),
     "tenants.services.register_tenant": lambda w: (
         lambda: tenant_services.register_tenant(
@@ -293,6 +314,7 @@ NEEDS_MICROSOFT = {
 HELPERS = {
     "audit.services.client_ip": "reads the request",
     "tenants.services.hash_token": "pure function",
+    "tenants.services.offboarding_left": "counts rows",
     "tenants.services.callback_url": "builds a URL",
     "tenants.services.link_url": "builds a URL",
     "tenants.services.find_link": "reads a link",

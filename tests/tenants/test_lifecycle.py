@@ -127,6 +127,14 @@ class TenantLife(RuleBasedStateMachine):
         graph.reset_token_caches()  # each check asks Microsoft afresh, as a new worker would
         self._step(lambda: tasks.verify_tenant(self.tenant.pk, "manual"))
 
+    @rule()
+    def offboard(self) -> None:
+        self._step(lambda: services.start_offboarding(actor=self.actor, tenant=self.tenant))
+
+    @rule()
+    def finish_offboarding(self) -> None:
+        self._step(lambda: services.finish_offboarding(actor=self.actor, tenant=self.tenant))
+
     # --- the customer admin at Microsoft -----------------------------------------------------
     @precondition(lambda self: self.tokens)
     @rule(data=st.data())
@@ -172,6 +180,15 @@ class TenantLife(RuleBasedStateMachine):
     def status_is_a_state_of_the_table(self) -> None:
         tenant = CustomerTenant.objects.get(pk=self.tenant.pk)
         assert tenant.status in lifecycle.TABLE
+
+    @invariant()
+    def an_offboarded_tenant_has_no_assignment_left(self) -> None:
+        tenant = CustomerTenant.objects.get(pk=self.tenant.pk)
+        if tenant.status == TenantStatus.OFFBOARDED:
+            assert not services.offboarding_left(tenant)
+            assert not ConsentLink.objects.filter(
+                tenant=tenant, revoked_at=None, used_at=None
+            ).exists()
 
     @invariant()
     def verified_only_after_a_passing_check_with_no_later_failing_one(self) -> None:
