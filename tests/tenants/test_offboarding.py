@@ -93,3 +93,17 @@ def test_a_leaving_tenant_takes_no_link_answer_or_verdict(actor, issued):
         assert lifecycle.target(TenantStatus.OFFBOARDING, event) == TenantStatus.OFFBOARDING
     with pytest.raises(services.TenantError):
         services.start_offboarding(actor=actor, tenant=tenant)
+
+
+def test_a_leaving_tenant_gets_no_new_assignment_even_with_the_override(actor, fabrikam):
+    from assignments.models import AcsResource
+
+    resource = AcsResource.objects.create(
+        name="offline-acs", endpoint="https://offline.invalid", key_env_var="ACS_KEY_OFFLINE"
+    )
+    tenant = services.start_offboarding(actor=actor, tenant=fabrikam)
+    with pytest.raises(acs_services.AssignmentError, match="offboarding"):
+        acs_services.add_assignment(
+            actor=actor, resource=resource, tenant=tenant, principal_type="tenant", override=True
+        )
+    assert not Assignment.objects.exists()
