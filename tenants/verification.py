@@ -216,8 +216,8 @@ def collect_findings(tenant: CustomerTenant) -> tuple[list[dict], dict]:
             operator_sp is not None,
             f"Service principal of the operator app: {operator_sp.id}"
             if operator_sp
-            else "Consent was removed: the operator app has no service principal in this tenant "
-            "any more (its enterprise application was deleted).",
+            else "Not consented (yet, or any more): Graph finds no service principal of the "
+            "operator app in this tenant (its enterprise application was deleted).",
             consent_remedy,
         )
         if operator_sp is None:  # Graph's word for the same loss (a token may still be cached)
@@ -351,6 +351,10 @@ def verify_consent(
     retried after ``RETRY_DELAYS[attempt]`` (``attempt`` counts the retries so far).
     """
     tenant = CustomerTenant.objects.get(pk=tenant.pk)  # the level and groups as stored now
+    if trigger != CheckTrigger.PERIODIC:
+        # After a consent answer or on "Verify now" the answer must be today's: a token cached
+        # from before (an earlier consent, other roles) would report the old permissions.
+        graph.forget_tenant(str(tenant.tenant_id))
     try:
         findings, facts = collect_findings(tenant)
     except graph.GraphError as error:

@@ -185,7 +185,7 @@ def _consented(microsoft, client, issued):
 @pytest.mark.parametrize(
     ("cause", "detail", "remedy"),
     [
-        ("deleted", "no service principal of the operator app", "consent link"),
+        ("deleted", "Not consented (yet, or any more)", "consent link"),
         ("disabled", "service principal is disabled", "Enabled for users to sign in"),
     ],
 )
