@@ -333,6 +333,8 @@ def check_tenant(tenant: CustomerTenant, *, override: bool) -> bool:
     """True when the override is needed (and given); raises when it is needed and missing."""
     if tenant.status == TenantStatus.VERIFIED:
         return False
+    if tenant.status in (TenantStatus.OFFBOARDING, TenantStatus.OFFBOARDED):  # no override
+        raise AssignmentError(f"{tenant} is {tenant.get_status_display().lower()}: no new access.")
     if not override:
         raise AssignmentError(
             f"{tenant} is {tenant.get_status_display().lower()}, not verified: its users cannot "

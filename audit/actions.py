@@ -19,6 +19,8 @@ class Action(models.TextChoices):
     TENANT_UPDATED = "tenant.updated", "Tenant updated"
     TENANT_STATUS_CHANGED = "tenant.status_changed", "Tenant status changed"
     TENANT_DELETED = "tenant.deleted", "Tenant removed"
+    TENANT_OFFBOARDING = "tenant.offboarding_started", "Tenant offboarding started"
+    TENANT_OFFBOARDED = "tenant.offboarded", "Tenant offboarded"
     PREFLIGHT_RUN = "preflight.run", "Home preflight run"
     PREFLIGHT_ACS_SP_CREATED = (
         "preflight.acs_clients_sp_created",
@@ -36,6 +38,7 @@ class Action(models.TextChoices):
     CONSENT_VERIFIED = "consent.verified", "Consent verified"
     CONSENT_CHECK_FAILED = "consent.check_failed", "Consent check failed"
     CONSENT_CHECK_UNKNOWN = "consent.check_unknown", "Consent check inconclusive"
+    CONSENT_REVOKED = "consent.revoked", "Consent revoked in the tenant"
     CONSENT_USER_TESTED = "consent.user_tested", "Consent tested with a customer user"
     GROUP_ADDED = "group.added", "Customer group added"
     GROUP_REMOVED = "group.removed", "Customer group removed"

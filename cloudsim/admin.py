@@ -71,6 +71,17 @@ def router(sim: CloudSim) -> Router:
             200, {"revoked": d.revoke_consent(t["id"], sim.operator_app["client_id"])}
         )
 
+    def consent_enabled(req: Request) -> Response:
+        t, err = tenant_or_404(req)
+        if err:
+            return err
+        enabled = body(req).get("accountEnabled")
+        if not isinstance(enabled, bool):
+            return _error(400, "accountEnabled must be true or false")
+        if not d.set_sp_enabled(t["id"], sim.operator_app["client_id"], enabled):
+            return _error(404, "the operator app has no service principal in this tenant")
+        return json_response(200, {"accountEnabled": enabled})
+
     def acs_sp_create(req: Request) -> Response:
         t, err = tenant_or_404(req)
         if err:
@@ -226,6 +237,7 @@ def router(sim: CloudSim) -> Router:
     r.add("GET", "/tenants", tenants)
     r.add("POST", "/tenants/{tid}/consent", consent)
     r.add("DELETE", "/tenants/{tid}/consent", revoke)
+    r.add("PATCH", "/tenants/{tid}/consent", consent_enabled)
     r.add("POST", "/tenants/{tid}/acs-clients-sp", acs_sp_create)
     r.add("DELETE", "/tenants/{tid}/acs-clients-sp", acs_sp_delete)
     r.add("POST", "/tenants/{tid}/acs-clients-sp/assignments", acs_sp_assign)

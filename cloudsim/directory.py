@@ -338,6 +338,15 @@ class Directory:
                 self.add_grant(tid, client=sp, resource=acs, scopes=list(acs_wanted))
             return sp
 
+    def set_sp_enabled(self, tid: str, app_id: str, enabled: bool) -> bool:
+        """Enterprise applications > the app > Properties > Enabled for users to sign in."""
+        with self.store.transaction():
+            sp = self.sp_by_app_id(tid, app_id)
+            if not sp:
+                return False
+            self.store.put(SP, tid, sp["id"], {**sp, "accountEnabled": enabled})
+            return True
+
     def revoke_consent(self, tid: str, app_id: str) -> bool:
         sp = self.sp_by_app_id(tid, app_id)
         return bool(sp) and self.delete_service_principal(tid, sp["id"])

@@ -235,6 +235,13 @@ class Login:
                 f"The client application {app['appId']} is missing service principal in the "
                 f"tenant {tid}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
             )
+        if sp.get("accountEnabled") is False:  # docs/microsoft/tenant-lifecycle.md
+            return token_error(
+                400,
+                "unauthorized_client",
+                7000112,
+                f"Application '{app['appId']}'({app['displayName']}) is disabled.",
+            )
         aud = ids.GRAPH_RESOURCE if RESOURCES[resource] == ids.GRAPH_APP_ID else requested
         roles = (
             self.dir.app_roles_of(tid, app["appId"], ids.GRAPH_APP_ID)

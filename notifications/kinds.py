@@ -41,7 +41,7 @@ def _status(details: dict[str, Any]) -> dict[str, str]:
 
 def _lost(details: dict[str, Any]) -> bool:
     status = _status(details)
-    return status.get("from") in _HAD_CONSENT and status.get("to") == "attention"
+    return status.get("from") in _HAD_CONSENT and status.get("to") in ("attention", "revoked")
 
 
 def _failed_checks(details: dict[str, Any]) -> str:
@@ -85,7 +85,7 @@ KINDS: dict[str, Kind] = {
         Kind(
             "consent.lost",
             "Consent lost",
-            frozenset({Action.CONSENT_CHECK_FAILED}),
+            frozenset({Action.CONSENT_CHECK_FAILED, Action.CONSENT_REVOKED}),
             matches=_lost,
             cause=_failed_checks,
         ),

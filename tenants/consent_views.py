@@ -156,6 +156,7 @@ def consent_callback(request):
         "tenants/consent_result.html",
         {
             "result": result,
+            "replayed": result.replayed,
             "granted": result.outcome == ConsentOutcome.GRANTED,
             "declined": result.outcome == ConsentOutcome.DECLINED,
             "explanation": result.explanation,

@@ -13,6 +13,22 @@ class TenantCreateForm(forms.Form):
     )
     display_name = forms.CharField(label="Display name", max_length=256, required=False)
     notes = forms.CharField(label="Notes", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    offline = forms.BooleanField(
+        label="Register offline (no lookup at Microsoft)",
+        required=False,
+        help_text="For portals that cannot reach Microsoft: the tenant id is taken as typed, "
+        "and the audit log records that it was not looked up.",
+    )
+
+
+class TenantEditForm(forms.Form):
+    display_name = forms.CharField(
+        label="Display name",
+        max_length=256,
+        required=False,
+        help_text="Leave empty to use the organization's name from Microsoft Graph.",
+    )
+    notes = forms.CharField(label="Notes", widget=forms.Textarea(attrs={"rows": 4}), required=False)
 
 
 class TenantFilterForm(forms.Form):

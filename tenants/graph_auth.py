@@ -163,6 +163,15 @@ def _new_app(tenant_id: str) -> msal.ConfidentialClientApplication:
         )
     except requests.RequestException as exc:
         raise _unreachable(exc) from exc
+    except msal.exceptions.MsalServiceError as exc:
+        # MSAL raises this for a 5xx answer to its tenant discovery (the OpenID metadata):
+        # Microsoft is unavailable, which a later attempt may not be.
+        raise GraphError(
+            f"The sign-in service did not answer the tenant discovery: {exc}",
+            permanent=False,
+            status=503,
+            code="discovery_unavailable",
+        ) from exc
     except ValueError as exc:  # MSAL: authority metadata unavailable (unknown tenant)
         raise GraphError(
             f"The sign-in service does not know tenant {tenant_id}: {exc}",
@@ -331,13 +340,20 @@ def normalize_guid(value: str) -> str | None:
 def resolve_tenant(domain_or_id: str) -> str:
     """The tenant GUID for a GUID or a verified domain, from the OpenID configuration.
 
-    Raises GraphError(permanent=True, code="unknown_domain") when Entra ID does not know it.
+    GUIDs are looked up too: Entra answers the metadata of existing tenants only (400
+    ``invalid_tenant`` AADSTS90002 otherwise, the nil GUID included), so a typo is caught here
+    and not at the customer admin's consent. Raises GraphError(permanent=True,
+    code="unknown_tenant" or "unknown_domain") when Entra ID does not know it.
     """
     guid = normalize_guid(domain_or_id)
+    domain = guid or domain_or_id.strip().lower()
     if guid:
-        return guid
-    domain = domain_or_id.strip().lower()
-    if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", domain):
+        unknown = f"Entra ID knows no tenant with the id {guid}. Check the id (Entra admin "
+        unknown += "center > Overview > Tenant ID), or register it offline."
+        code = "unknown_tenant"
+    elif re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", domain):
+        unknown, code = f"Entra ID knows no tenant with the domain {domain}.", "unknown_domain"
+    else:
         raise GraphError(
             f"{domain_or_id!r} is neither a tenant id nor a domain name.",
             permanent=True,
@@ -351,12 +367,7 @@ def resolve_tenant(domain_or_id: str) -> str:
         except requests.RequestException as exc:
             raise _unreachable(exc) from exc
         if response.status_code in (400, 404):
-            raise GraphError(
-                f"Entra ID knows no tenant with the domain {domain}.",
-                permanent=True,
-                status=response.status_code,
-                code="unknown_domain",
-            )
+            raise GraphError(unknown, permanent=True, status=response.status_code, code=code)
         if response.status_code != 200:
             raise GraphError.from_status(
                 response.status_code,
@@ -370,7 +381,10 @@ def resolve_tenant(domain_or_id: str) -> str:
         match = GUID_RE.search(issuer or "")
         if not match:
             raise GraphError(f"No tenant id in the issuer {issuer!r}.", permanent=True)
-        return match.group(0).lower()
+        found = match.group(0).lower()
+        if guid and found != guid:
+            raise GraphError(f"Entra ID answered for {found}, not {guid}.", permanent=True)
+        return found
 
     return call_with_retries(attempt, what=f"tenant lookup for {domain}")
 

@@ -7,12 +7,17 @@ from django.db import models
 
 
 class TenantStatus(models.TextChoices):
+    """The states of tenants/lifecycle.py (its table says which events move between them)."""
+
+    REGISTERED = "registered", "Registered"
     INVITED = "invited", "Invited"
     CONSENTED = "consented", "Consented"
     VERIFIED = "verified", "Verified"
     ATTENTION = "attention", "Needs attention"
     DECLINED = "declined", "Declined"
     REVOKED = "revoked", "Revoked"
+    OFFBOARDING = "offboarding", "Offboarding"
+    OFFBOARDED = "offboarded", "Offboarded"
 
 
 class VerificationLevel(models.TextChoices):
@@ -36,10 +41,14 @@ class CustomerTenant(models.Model):
 
     tenant_id = models.UUIDField(unique=True)
     display_name = models.CharField(max_length=256, blank=True)
+    # The organization's name as Graph last gave it; it replaces ``display_name`` only while
+    # the operator has not typed a name of their own (``name_from_operator``).
+    graph_name = models.CharField(max_length=256, blank=True)
+    name_from_operator = models.BooleanField(default=False)
     primary_domain = models.CharField(max_length=256, blank=True)
     verified_domains = models.JSONField(default=list, blank=True)
     status = models.CharField(
-        max_length=16, choices=TenantStatus.choices, default=TenantStatus.INVITED, db_index=True
+        max_length=16, choices=TenantStatus.choices, default=TenantStatus.REGISTERED, db_index=True
     )
     is_home = models.BooleanField(default=False)
     notes = models.TextField(blank=True)

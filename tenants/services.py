@@ -1,7 +1,7 @@
 """Everything that changes tenants, consent links and customer groups.
 
 Each service is keyword-only, runs in one transaction and writes one audit event. Tenant
-status moves only through ``move_status``; an invalid move raises ``InvalidTransition``.
+status moves only through ``lifecycle.apply`` (the state machine's table).
 Graph is called before the transaction opens (never hold a row lock across the network).
 """
 
@@ -25,7 +25,9 @@ from django.utils import timezone
 
 from audit.actions import Action
 from audit.services import Actor, record_event
-from tenants import aadsts, graph
+from tenants import aadsts, graph, lifecycle
+from tenants.errors import InvalidTransition, TenantError
+from tenants.lifecycle import Event
 from tenants.models import (
     CheckTrigger,
     ConsentCheck,
@@ -50,24 +52,7 @@ STANDARD_NO_GRAPH = (
     "Picking groups reads them from Microsoft Graph, which a standard-level consent does not "
     "allow. Create a deep-level consent link and have a Global or Privileged Role admin accept it."
 )
-CONSENTING = (TenantStatus.CONSENTED, TenantStatus.VERIFIED, TenantStatus.ATTENTION)
-S = TenantStatus
-TRANSITIONS: dict[str, set[str]] = {
-    S.INVITED: {S.CONSENTED, S.DECLINED, S.ATTENTION, S.VERIFIED, S.REVOKED},
-    S.CONSENTED: {S.CONSENTED, S.VERIFIED, S.ATTENTION, S.DECLINED, S.REVOKED},
-    S.VERIFIED: {S.CONSENTED, S.VERIFIED, S.ATTENTION, S.DECLINED, S.REVOKED},
-    S.ATTENTION: {S.CONSENTED, S.VERIFIED, S.ATTENTION, S.DECLINED, S.REVOKED},
-    S.DECLINED: {S.CONSENTED, S.DECLINED, S.ATTENTION, S.VERIFIED, S.REVOKED},
-    S.REVOKED: {S.INVITED},
-}
-
-
-class TenantError(Exception):
-    """A request the domain refuses; the message is shown to the user as is."""
-
-
-class InvalidTransition(TenantError):
-    pass
+CONSENTING = lifecycle.CONSENTING
 
 
 class LinkUnavailable(TenantError):
@@ -80,19 +65,6 @@ class LinkUnavailable(TenantError):
 
 class CallbackRejected(TenantError):
     """A consent callback that must change nothing (bad, replayed, tampered, foreign tenant)."""
-
-
-def move_status(tenant: CustomerTenant, new: str) -> dict[str, str]:
-    old = tenant.status
-    if new not in TRANSITIONS.get(old, set()):
-        raise InvalidTransition(
-            f"A tenant that is {tenant.get_status_display().lower()} cannot become "
-            f"{TenantStatus(new).label.lower()}."
-        )
-    if new != old:
-        tenant.status = new
-        tenant.status_changed_at = timezone.now()
-    return {"from": old, "to": new}
 
 
 def hash_token(token: str) -> str:
@@ -111,20 +83,34 @@ def link_url(token: str) -> str:
 
 
 def register_tenant(
-    *, actor: Actor, tenant_ref: str, display_name: str = "", notes: str = ""
+    *,
+    actor: Actor,
+    tenant_ref: str,
+    display_name: str = "",
+    notes: str = "",
+    offline: bool = False,
 ) -> CustomerTenant:
-    """Register a tenant by GUID or verified domain (resolved through Entra ID's metadata).
+    """Register a tenant by GUID or verified domain, looked up in Entra ID's metadata.
 
-    Raises TenantError for a malformed reference, an unknown domain, a lookup failure or a
-    tenant that is already registered.
+    ``offline``: for air-gapped operators, a GUID is taken as given (no lookup), and the audit
+    event says so. Raises TenantError for a malformed reference, a tenant Entra ID does not
+    know, a lookup failure or a tenant that is already registered.
     """
     ref = (tenant_ref or "").strip()
     try:
-        tenant_id = graph.resolve_tenant(ref)
+        if offline:
+            tenant_id = graph.normalize_guid(ref) or ""
+            if not tenant_id:
+                raise TenantError("Offline registration needs the tenant id (a GUID).")
+        else:
+            tenant_id = graph.resolve_tenant(ref)
     except graph.GraphError as error:
         if error.permanent:
             raise TenantError(error.message) from error
-        raise TenantError(f"Entra ID could not be asked right now: {error.message}") from error
+        raise TenantError(
+            f"Entra ID could not be asked right now: {error.message} Try again, or register "
+            "the tenant offline by its id."
+        ) from error
     domain = "" if ref.lower() == tenant_id else ref.lower()
     home = (settings.ENTRA_HOME_TENANT_ID or "").lower()
     try:
@@ -132,6 +118,7 @@ def register_tenant(
             tenant = CustomerTenant.objects.create(
                 tenant_id=tenant_id,
                 display_name=display_name.strip() or domain,
+                name_from_operator=bool(display_name.strip()),
                 primary_domain=domain,
                 verified_domains=[domain] if domain else [],
                 is_home=bool(home) and tenant_id == home,
@@ -144,11 +131,126 @@ def register_tenant(
                 action=Action.TENANT_CREATED,
                 target=tenant,
                 tenant=tenant,
-                details={"tenant_id": tenant_id, "domain": domain, "is_home": tenant.is_home},
+                details={
+                    "tenant_id": tenant_id,
+                    "domain": domain,
+                    "is_home": tenant.is_home,
+                    "looked_up": not offline,
+                },
             )
     except IntegrityError as exc:
         raise TenantError(f"Tenant {tenant_id} is already registered.") from exc
     return tenant
+
+
+def update_tenant(
+    *, actor: Actor, tenant: CustomerTenant, display_name: str, notes: str
+) -> CustomerTenant:
+    """Correct a tenant's display name and notes. A name typed here is kept from then on
+    (verification no longer replaces it); an empty name goes back to Graph's."""
+    name = clean_name(display_name)
+    with transaction.atomic():
+        tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
+        before = {"display_name": tenant.display_name, "notes": tenant.notes}
+        tenant.name_from_operator = bool(name)
+        tenant.display_name = name or tenant.graph_name or tenant.primary_domain
+        tenant.notes = notes.strip()
+        after = {"display_name": tenant.display_name, "notes": tenant.notes}
+        changed = sorted(k for k in after if after[k] != before[k])
+        if not changed:
+            return tenant
+        tenant.save(update_fields=["display_name", "name_from_operator", "notes", "updated_at"])
+        record_event(
+            actor=actor,
+            action=Action.TENANT_UPDATED,
+            target=tenant,
+            tenant=tenant,
+            details={"changed": changed, **{k: after[k] for k in changed if k != "notes"}},
+        )
+    return tenant
+
+
+# --- offboarding -----------------------------------------------------------------------------
+
+
+def start_offboarding(*, actor: Actor, tenant: CustomerTenant) -> CustomerTenant:
+    """End a tenant's access: revoke its open links, mark every assignment of the tenant for
+    removal (the normal sync deletes them on each ACS resource) and stop its checks (the
+    periodic sweep visits consenting tenants only). One event; raises TenantError when the
+    tenant is already leaving."""
+    from assignments.models import Assignment, Desired, SyncState
+    from assignments.services import _queue_sync_after_change
+
+    with transaction.atomic():
+        tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
+        moved = lifecycle.apply(tenant, Event.OFFBOARD_STARTED)
+        tenant.save(update_fields=["status", "status_changed_at", "updated_at"])
+        now = timezone.now()
+        links = ConsentLink.objects.filter(tenant=tenant, revoked_at=None, used_at=None)
+        revoked = links.update(revoked_at=now, state_nonce="")
+        assignments = Assignment.objects.filter(tenant=tenant)
+        resources = {a.resource for a in assignments.select_related("resource")}
+        removed = assignments.update(desired=Desired.ABSENT, sync_state=SyncState.PENDING)
+        for resource in resources:  # a step of this service: its event records the change
+            _queue_sync_after_change(resource, actor.user)
+        record_event(
+            actor=actor,
+            action=Action.TENANT_OFFBOARDING,
+            target=tenant,
+            tenant=tenant,
+            details={
+                "status": moved,
+                "links_revoked": revoked,
+                "assignments_removed": removed,
+                "resources": sorted(r.name for r in resources),
+            },
+        )
+    return tenant
+
+
+def offboarding_left(tenant: CustomerTenant) -> int:
+    """How many assignments of the tenant are still on an ACS resource (or waiting to go)."""
+    from assignments.models import Assignment
+
+    return Assignment.objects.filter(tenant=tenant).count()
+
+
+def finish_offboarding(*, actor: Actor, tenant: CustomerTenant) -> CustomerTenant:
+    """Offboarded, once the sync has removed every assignment of the tenant everywhere."""
+    with transaction.atomic():
+        tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
+        left = offboarding_left(tenant)
+        if left:
+            raise TenantError(
+                f"{left} assignment(s) of {tenant} are still being removed from ACS resources; "
+                "the sync finishes them, then try again."
+            )
+        moved = lifecycle.apply(tenant, Event.OFFBOARD_FINISHED)
+        tenant.save(update_fields=["status", "status_changed_at", "updated_at"])
+        record_event(
+            actor=actor,
+            action=Action.TENANT_OFFBOARDED,
+            target=tenant,
+            tenant=tenant,
+            details={"status": moved},
+        )
+    return tenant
+
+
+def delete_tenant(*, actor: Actor, tenant: CustomerTenant) -> None:
+    """Remove an offboarded tenant's rows; its audit history stays (events keep their labels)."""
+    with transaction.atomic():
+        tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
+        if tenant.status != TenantStatus.OFFBOARDED:
+            raise TenantError("Only an offboarded tenant can be deleted: offboard it first.")
+        record_event(
+            actor=actor,
+            action=Action.TENANT_DELETED,
+            target=tenant,
+            tenant=tenant,
+            details={"tenant_id": str(tenant.tenant_id)},
+        )
+        tenant.delete()
 
 
 # --- consent links ----------------------------------------------------------------------------
@@ -194,7 +296,9 @@ def issue_consent_link(
         raise TenantError("A consent link lives between 1 and 90 days.")
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
-        details: dict = {}
+        tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
+        details: dict = {"status": lifecycle.apply(tenant, Event.LINK_ISSUED)}
+        tenant.save(update_fields=["status", "status_changed_at"])
         if replaces is not None:
             ConsentLink.objects.filter(pk=replaces.pk, tenant=tenant, revoked_at=None).update(
                 revoked_at=timezone.now(), state_nonce=""
@@ -402,19 +506,45 @@ class CallbackResult:
     tenant: CustomerTenant
     outcome: str
     explanation: aadsts.Explanation | None
+    # The answer came back again (Refresh, Back) after its outcome was recorded: the page shows
+    # that outcome and nothing changed.
+    replayed: bool = False
 
 
-def _reject(link: ConsentLink, ip: str | None, reason: str, details: dict) -> None:
-    """Record a refused callback whose state was genuine (its link is known)."""
+def _record_rejected(link: ConsentLink, ip: str | None, details: dict) -> None:
+    """The one event of a callback that changed nothing although its state was genuine."""
     with transaction.atomic():
         record_event(
             actor=Actor.customer_admin(tenant_label=str(link.tenant), ip=ip),
             action=Action.CONSENT_CALLBACK_REJECTED,
             target=link,
             tenant=link.tenant,
-            details={"link": link.pk, "reason": reason, **details},
+            details={"link": link.pk, **details},
         )
+
+
+def _reject(link: ConsentLink, ip: str | None, reason: str, details: dict) -> None:
+    """Record a refused callback whose state was genuine (its link is known)."""
+    _record_rejected(link, ip, {"reason": reason, **details})
     raise CallbackRejected(reason)
+
+
+def _replayed(link: ConsentLink, ip: str | None) -> CallbackResult:
+    """A genuine state whose answer is already recorded: record the replay, show the outcome.
+
+    The outcome shown is the one on record, whatever the replayed query says.
+    """
+    _record_rejected(link, ip, {"replay": True, "outcome_shown": link.outcome})
+    explanation = None
+    if link.outcome != ConsentOutcome.GRANTED:
+        explanation = aadsts.explain(link.error_code or "AADSTS65004")
+    return CallbackResult(
+        link=link,
+        tenant=link.tenant,
+        outcome=link.outcome,
+        explanation=explanation,
+        replayed=True,
+    )
 
 
 def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None) -> CallbackResult:
@@ -432,6 +562,8 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
     if link is None:
         raise CallbackRejected("This consent answer is not one the portal sent out.")
     if not link.state_nonce or not hmac.compare_digest(link.state_nonce, nonce):
+        if link.outcome:
+            return _replayed(link, ip)
         _reject(
             link,
             ip,
@@ -473,7 +605,7 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
             link.error_code = link.error_subcode = link.error_description = ""
             link.granted_scopes = " ".join((params.get("scope") or "").split())[:1000]
             tenant.verification_level = link.verification_level
-            action, status = Action.CONSENT_GRANTED, TenantStatus.CONSENTED
+            action, event = Action.CONSENT_GRANTED, Event.CONSENT_GRANTED
         else:
             code = aadsts.code_from(error, description)
             explanation = aadsts.explain(code)
@@ -482,12 +614,10 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
             link.error_code, link.error_subcode = code[:100], subcode
             link.error_description = description
             action = Action.CONSENT_DECLINED if declined else Action.CONSENT_FAILED
-            status = TenantStatus.DECLINED if declined else TenantStatus.ATTENTION
-            if tenant.status in CONSENTING:
-                # A "no" or a failure on a spare link does not undo an earlier "yes": only a
-                # check that proves otherwise moves a consented tenant.
-                status = tenant.status
-            elif not declined:
+            event = Event.CONSENT_DECLINED if declined else Event.CONSENT_FAILED
+            # A "no" or a failure on a spare link does not undo an earlier "yes" (the table
+            # keeps a consented tenant where it is), so it leaves no finding either.
+            if not declined and tenant.status not in CONSENTING:
                 ConsentCheck.objects.create(
                     tenant=tenant,
                     trigger=CheckTrigger.CALLBACK,
@@ -496,7 +626,7 @@ def record_consent_callback(*, params: Mapping[str, str], ip: str | None = None)
                 )
         link.save()
         try:
-            moved = move_status(tenant, status)
+            moved = lifecycle.apply(tenant, event)
         except InvalidTransition as exc:  # rolls the whole answer back
             raise CallbackRejected(f"{exc} Ask {settings.OPERATOR_NAME} for help.") from exc
         tenant.save()

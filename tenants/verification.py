@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from audit.actions import Action
 from audit.services import Actor, record_event
-from tenants import graph
+from tenants import graph, lifecycle
 from tenants.aadsts import ACS_CLIENTS_SP_COMMAND
+from tenants.lifecycle import Event
 from tenants.models import (
     CheckTrigger,
     ConsentCheck,
@@ -28,7 +29,7 @@ from tenants.models import (
     TenantStatus,
     VerificationLevel,
 )
-from tenants.services import CONSENTING, callback_url, enqueue_verification, move_status
+from tenants.services import callback_url, enqueue_verification
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,6 +65,56 @@ def _graph_failure(check: str, error: graph.GraphError, remedy: str = "") -> dic
         "Microsoft was unavailable; the next check retries soon. " + remedy,
         unknown=True,
     )
+
+
+# Entra's answers to an app-only token request when the operator app has no usable service
+# principal in the tenant: never consented, consent removed (AADSTS7000229, AADSTS700016) or
+# the service principal disabled (AADSTS7000112). docs/microsoft/consent-endpoint.md
+NO_SERVICE_PRINCIPAL = {"AADSTS7000229", "AADSTS700016"}
+SERVICE_PRINCIPAL_DISABLED = {"AADSTS7000112"}
+CONSENT_REMEDY = "Send the tenant's admin a consent link and ask them to accept it."
+
+
+def _app_token(findings: list[dict], get_token: Callable[[], object], ok_detail: str) -> None:
+    """The first check of every level: can the operator app get a token for the tenant?
+
+    A refusal that means "no service principal" is the plain answer "not consented (any
+    more)", marked ``no_service_principal`` so that a tenant which had consented is revoked.
+    """
+    try:
+        get_token()
+    except graph.GraphError as error:
+        if error.code in NO_SERVICE_PRINCIPAL | SERVICE_PRINCIPAL_DISABLED:
+            disabled = error.code in SERVICE_PRINCIPAL_DISABLED
+            found = finding(
+                "app_token",
+                False,
+                (
+                    "Consent is in place but the operator app's service principal is disabled "
+                    f"in this tenant ({error.code})."
+                    if disabled
+                    else "Not consented (yet, or any more): Entra has no service principal of "
+                    f"the operator app in this tenant ({error.code})."
+                ),
+                (
+                    "A tenant admin enables it: Entra admin center > Enterprise applications > "
+                    "the operator app > Properties > Enabled for users to sign in: Yes."
+                    if disabled
+                    else CONSENT_REMEDY
+                ),
+            )
+            found["no_service_principal"] = True
+            findings.append(found)
+        else:
+            findings.append(
+                _graph_failure(
+                    "app_token",
+                    error,
+                    "The operator app has no access to this tenant. " + CONSENT_REMEDY,
+                )
+            )
+        raise _Stop from error
+    findings.append(finding("app_token", True, ok_detail))
 
 
 class _Stop(Exception):
@@ -105,23 +156,14 @@ def _standard_findings(tenant: CustomerTenant) -> list[dict]:
     """What standard consent allows: an app-only token probe and the scopes Entra echoed."""
     tid, findings = str(tenant.tenant_id), []
     try:
-        _ask(
+        _app_token(
             findings,
-            "app_token",
-            "The operator app has no service principal in this tenant: admin consent was never "
-            "given or was removed. Send the tenant's admin a consent link.",
             lambda: graph.probe_app_token(tenant_id=tid),
-        )
-    except _Stop:
-        return findings
-    findings.append(
-        finding(
-            "app_token",
-            True,
             "Entra issued the operator app a token for this tenant, so its service principal "
             "is there.",
         )
-    )
+    except _Stop:
+        return findings
     link = (
         tenant.consent_links.filter(outcome=ConsentOutcome.GRANTED, used_at__isnull=False)
         .order_by("-used_at")
@@ -148,16 +190,13 @@ def collect_findings(tenant: CustomerTenant) -> tuple[list[dict], dict]:
     if tenant.verification_level == VerificationLevel.STANDARD:
         return _standard_findings(tenant), {}
     tid, findings, facts = str(tenant.tenant_id), [], {}
-    consent_remedy = "Send the tenant's admin a consent link and ask them to accept it."
+    consent_remedy = CONSENT_REMEDY
     try:
-        _ask(
+        _app_token(
             findings,
-            "app_token",
-            "The operator app has no access to this tenant: admin consent was never given or "
-            "was removed. " + consent_remedy,
             lambda: graph.acquire_app_token(tenant_id=tid),
+            "The operator app can sign in to the tenant.",
         )
-        findings.append(finding("app_token", True, "The operator app can sign in to the tenant."))
         org = _ask(
             findings,
             "organization",
@@ -172,16 +211,18 @@ def collect_findings(tenant: CustomerTenant) -> tuple[list[dict], dict]:
             consent_remedy,
             lambda: graph.find_service_principal(tenant_id=tid, app_id=settings.ENTRA_CLIENT_ID),
         )
-        findings.append(
-            finding(
-                "operator_sp",
-                operator_sp is not None,
-                f"Service principal of the operator app: {operator_sp.id}"
-                if operator_sp
-                else "The operator app has no service principal in this tenant.",
-                consent_remedy,
-            )
+        found = finding(
+            "operator_sp",
+            operator_sp is not None,
+            f"Service principal of the operator app: {operator_sp.id}"
+            if operator_sp
+            else "Not consented (yet, or any more): Graph finds no service principal of the "
+            "operator app in this tenant (its enterprise application was deleted).",
+            consent_remedy,
         )
+        if operator_sp is None:  # Graph's word for the same loss (a token may still be cached)
+            found["no_service_principal"] = True
+        findings.append(found)
         acs_sp = _ask(
             findings,
             "acs_clients_sp",
@@ -284,6 +325,17 @@ def verdict(findings: list[dict]) -> str:
     return "unknown"
 
 
+def check_event(result: str, findings: list[dict]) -> Event:
+    """The state machine's event for a check's verdict (tenants/lifecycle.py)."""
+    if result == "ok":
+        return Event.CHECK_PASSED
+    if result == "unknown":  # only a definite answer changes the status
+        return Event.CHECK_UNKNOWN
+    if any(f.get("no_service_principal") for f in findings):
+        return Event.CHECK_REVOKED
+    return Event.CHECK_FAILED
+
+
 def verify_consent(
     *,
     tenant: CustomerTenant,
@@ -299,6 +351,10 @@ def verify_consent(
     retried after ``RETRY_DELAYS[attempt]`` (``attempt`` counts the retries so far).
     """
     tenant = CustomerTenant.objects.get(pk=tenant.pk)  # the level and groups as stored now
+    if trigger != CheckTrigger.PERIODIC:
+        # After a consent answer or on "Verify now" the answer must be today's: a token cached
+        # from before (an earlier consent, other roles) would report the old permissions.
+        graph.forget_tenant(str(tenant.tenant_id))
     try:
         findings, facts = collect_findings(tenant)
     except graph.GraphError as error:
@@ -309,7 +365,9 @@ def verify_consent(
         tenant = CustomerTenant.objects.select_for_update().get(pk=tenant.pk)
         org = facts.get("organization")
         if org is not None:
-            tenant.display_name = org.display_name or tenant.display_name
+            tenant.graph_name = org.display_name or tenant.graph_name
+            if not tenant.name_from_operator:  # a name the operator typed is theirs to keep
+                tenant.display_name = org.display_name or tenant.display_name
             tenant.verified_domains = org.verified_domains
             tenant.primary_domain = org.default_domain or tenant.primary_domain
         now = timezone.now()
@@ -317,13 +375,7 @@ def verify_consent(
             CustomerGroup.objects.filter(tenant=tenant, object_id=gid).update(
                 display_name=name, last_seen_at=now
             )
-        if result == "ok":
-            new = TenantStatus.VERIFIED
-        elif result == "failed" and tenant.status in CONSENTING:
-            new = TenantStatus.ATTENTION
-        else:  # unknown: only a definite answer changes the status
-            new = tenant.status
-        moved = move_status(tenant, new)
+        moved = lifecycle.apply(tenant, check_event(result, findings))
         if result != "unknown":
             tenant.last_verified_at = now
         tenant.save()
@@ -340,6 +392,8 @@ def verify_consent(
             "failed": Action.CONSENT_CHECK_FAILED,
             "unknown": Action.CONSENT_CHECK_UNKNOWN,
         }[result]
+        if moved["to"] == TenantStatus.REVOKED and moved["from"] != TenantStatus.REVOKED:
+            action = Action.CONSENT_REVOKED  # access lost in the tenant: its own event
         retrying = result == "unknown" and attempt < len(RETRY_DELAYS)
         retry_in = RETRY_DELAYS[attempt] if retrying else 0
         record_event(

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditEvent
 from audit.services import Actor
-from portal.roles import require_role
-from tenants import graph, services, verification
-from tenants.forms import ConsentLinkForm, GroupAddForm, TenantCreateForm, TenantFilterForm
+from portal.roles import WRITERS, require_role
+from tenants import graph, lifecycle, services, verification
+from tenants.forms import (
+    ConsentLinkForm,
+    GroupAddForm,
+    TenantCreateForm,
+    TenantEditForm,
+    TenantFilterForm,
+)
 from tenants.models import ConsentLink, CustomerGroup, CustomerTenant, VerificationLevel
 from tenants.services import TenantError
 
@@ -87,6 +94,7 @@ def _detail_context(request, tenant: CustomerTenant) -> dict:
         "group_results": group_results,
         "group_error": group_error,
         "can_pick_groups": can_pick,
+        "can_verify": tenant.status in lifecycle.VERIFIABLE,
         "standard_no_graph": services.STANDARD_NO_GRAPH
         if tenant.verification_level == VerificationLevel.STANDARD
         else "",
@@ -100,6 +108,58 @@ def _detail_context(request, tenant: CustomerTenant) -> dict:
 def tenant_detail(request, pk: int):
     tenant = get_object_or_404(CustomerTenant, pk=pk)
     return render(request, "tenants/detail.html", _detail_context(request, tenant))
+
+
+@require_role(read=WRITERS)  # the form is for those who may save it
+def tenant_edit(request, pk: int):
+    tenant = get_object_or_404(CustomerTenant, pk=pk)
+    initial = {"display_name": tenant.display_name if tenant.name_from_operator else ""}
+    form = TenantEditForm(request.POST or None, initial=initial | {"notes": tenant.notes})
+    if request.method == "POST" and form.is_valid():
+        tenant = services.update_tenant(
+            actor=Actor.from_request(request), tenant=tenant, **form.cleaned_data
+        )
+        messages.success(request, f"{tenant} saved.")
+        return redirect("tenants:detail", pk=tenant.pk)
+    return render(request, "tenants/edit.html", {"tenant": tenant, "form": form})
+
+
+@require_role(read=WRITERS)
+def tenant_offboard(request, pk: int):
+    """Offboarding: start it, watch the assignments go, finish, then delete (each a POST)."""
+    tenant = get_object_or_404(CustomerTenant, pk=pk)
+    if request.method == "POST":
+        step, actor = request.POST.get("step", ""), Actor.from_request(request)
+        steps = {
+            "start": services.start_offboarding,
+            "finish": services.finish_offboarding,
+            "delete": services.delete_tenant,
+        }
+        if step not in steps:
+            messages.error(request, "Choose an offboarding step.")
+            return redirect("tenants:offboard", pk=pk)
+        try:
+            steps[step](actor=actor, tenant=tenant)
+        except TenantError as error:
+            messages.error(request, str(error))
+            return redirect("tenants:offboard", pk=pk)
+        if step == "delete":
+            messages.success(request, f"{tenant} deleted; its audit history stays.")
+            return redirect("tenants:list")
+        return redirect("tenants:offboard", pk=pk)
+    from assignments.models import Assignment
+
+    left = Assignment.objects.filter(tenant=tenant).select_related("resource")
+    return render(
+        request,
+        "tenants/offboard.html",
+        {
+            "tenant": tenant,
+            "left": left,
+            "operator": settings.OPERATOR_NAME,
+            "app_id": settings.ENTRA_CLIENT_ID,
+        },
+    )
 
 
 @require_role()
@@ -125,6 +185,13 @@ def tenant_verify(request, pk: int):
     tenant = get_object_or_404(CustomerTenant, pk=pk)
     from tenants.tasks import verify_tenant
 
+    if tenant.status not in lifecycle.VERIFIABLE:
+        messages.error(
+            request,
+            "Create a consent link first: until the tenant's admin has one, there is no consent "
+            "to verify.",
+        )
+        return redirect("tenants:detail", pk=tenant.pk)
     try:
         verify_tenant.delay(tenant.pk, "manual")
     except Exception:  # no broker: check inline so the button still works
@@ -135,17 +202,55 @@ def tenant_verify(request, pk: int):
     return redirect("tenants:detail", pk=tenant.pk)
 
 
-def _link_created(request, tenant, issued, *, emailed_to: str = ""):
-    return render(
-        request,
-        "tenants/link_created.html",
-        {"tenant": tenant, "issued": issued, "url": issued.url, "emailed_to": emailed_to},
-    )
+# The token of a link just issued waits here for the one page that shows it (POST-redirect-GET):
+# the page takes it out, so a reload shows the link's facts but neither the token nor a new link.
+SHOWN_LINK_KEY = "tenants.link_to_show"
+
+
+def _link_created(request, issued, *, emailed_to: str = ""):
+    request.session[SHOWN_LINK_KEY] = {
+        "link": issued.link.pk,
+        "token": issued.token,
+        "emailed_to": emailed_to,
+    }
+    return redirect("tenants:link_created", pk=issued.link.tenant_id, link_pk=issued.link.pk)
+
+
+def _back_to_tenant(request, pk: int):
+    """A GET of a form's address (bookmark, Back): the tenant page, never a bare 405."""
+    get_object_or_404(CustomerTenant, pk=pk)
+    return redirect("tenants:detail", pk=pk)
 
 
 @require_role()
-@require_POST
+def link_created(request, pk: int, link_pk: int):
+    link = _get_link(pk, link_pk)
+    pending = request.session.get(SHOWN_LINK_KEY)
+    token, emailed_to = "", ""
+    if isinstance(pending, dict) and pending.get("link") == link.pk:
+        del request.session[SHOWN_LINK_KEY]
+        token, emailed_to = str(pending.get("token", "")), str(pending.get("emailed_to", ""))
+    issued = services.IssuedLink(link=link, token=token) if token else None
+    response = render(
+        request,
+        "tenants/link_created.html",
+        {
+            "tenant": link.tenant,
+            "link": link,
+            "issued": issued,
+            "url": issued.url if issued else "",
+            "emailed_to": emailed_to,
+        },
+    )
+    response["Cache-Control"] = "no-store"  # the token must not come back from a cache
+    return response
+
+
+@require_role()
+@require_http_methods(["GET", "POST"])
 def link_create(request, pk: int):
+    if request.method == "GET":
+        return _back_to_tenant(request, pk)
     tenant = get_object_or_404(CustomerTenant, pk=pk)
     form = ConsentLinkForm(request.POST)
     if not form.is_valid():
@@ -164,7 +269,7 @@ def link_create(request, pk: int):
     emailed_to = ""
     if data["send_email"]:
         emailed_to = services.email_consent_link(actor=actor, link=issued.link, token=issued.token)
-    return _link_created(request, tenant, issued, emailed_to=emailed_to)
+    return _link_created(request, issued, emailed_to=emailed_to)
 
 
 def _get_link(tenant_pk: int, link_pk: int) -> ConsentLink:
@@ -183,11 +288,13 @@ def link_revoke(request, pk: int, link_pk: int):
 
 
 @require_role()
-@require_POST
+@require_http_methods(["GET", "POST"])
 def link_reissue(request, pk: int, link_pk: int):
     link = _get_link(pk, link_pk)
+    if request.method == "GET":
+        return _back_to_tenant(request, pk)
     issued = services.reissue_consent_link(actor=Actor.from_request(request), link=link)
-    return _link_created(request, link.tenant, issued)
+    return _link_created(request, issued)
 
 
 @require_role()

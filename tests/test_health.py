@@ -111,7 +111,7 @@ def test_a_write_on_a_locked_database_is_a_clear_503_soon(
     settings.DATABASES["default"]["OPTIONS"]["timeout"] = 1
     started = time.monotonic()
     response = operator_client.post(
-        "/tenants/add/", {"tenant_ref": "3f2b1c9e-7a4d-4c1e-9a57-0d6e1f2a3b4c"}
+        "/tenants/add/", {"tenant_ref": "3f2b1c9e-7a4d-4c1e-9a57-0d6e1f2a3b4c", "offline": "on"}
     )
     assert time.monotonic() - started < 5
     assert response.status_code == 503

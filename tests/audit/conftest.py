@@ -17,7 +17,7 @@ from tests.support.microsoft import answer_at_microsoft
 def consented_fabrikam(microsoft, operator_user) -> CustomerTenant:
     """Fabrikam registered, its link opened, and its admin's consent recorded by the callback."""
     actor = Actor.operator(operator_user, ip="10.0.0.5")
-    tenant = services.register_tenant(actor=actor, tenant_ref=ids.FABRIKAM_TENANT_ID)
+    tenant = services.register_tenant(actor=actor, tenant_ref=ids.FABRIKAM_TENANT_ID, offline=True)
     issued = services.issue_consent_link(actor=actor, tenant=tenant)
     services.open_consent_link(token=issued.token, ip="203.0.113.9")
     consent_url = services.start_admin_consent(token=issued.token, ip="203.0.113.9")

@@ -43,7 +43,22 @@ class World:
     @cached_property
     def tenant(self) -> CustomerTenant:
         return tenant_services.register_tenant(
-            actor=self.actor, tenant_ref=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam"
+            actor=self.actor,
+            tenant_ref=ids.FABRIKAM_TENANT_ID,
+            display_name="Fabrikam",
+            offline=True,
+        )
+
+    @cached_property
+    def leaving(self) -> CustomerTenant:
+        return CustomerTenant.objects.create(
+            tenant_id=uuid.uuid4(), display_name="Leaving", status=TenantStatus.OFFBOARDING
+        )
+
+    @cached_property
+    def offboarded(self) -> CustomerTenant:
+        return CustomerTenant.objects.create(
+            tenant_id=uuid.uuid4(), display_name="Gone", status=TenantStatus.OFFBOARDED
         )
 
     @cached_property
@@ -144,8 +159,24 @@ SERVICES = {
         lambda: audit_services.record_export(actor=w.actor, filters={"q": "x"}, format="csv")
     ),
     "audit.services.apply_retention": lambda w: lambda: audit_services.apply_retention(),
+    "tenants.services.update_tenant": lambda w: (
+        lambda t=w.tenant: tenant_services.update_tenant(
+            actor=w.actor, tenant=t, display_name="Fabrikam Ltd", notes="renamed"
+        )
+    ),
+    "tenants.services.start_offboarding": lambda w: (
+        lambda t=w.tenant: tenant_services.start_offboarding(actor=w.actor, tenant=t)
+    ),
+    "tenants.services.finish_offboarding": lambda w: (
+        lambda t=w.leaving: tenant_services.finish_offboarding(actor=w.actor, tenant=t)
+    ),
+    "tenants.services.delete_tenant": lambda w: (
+        lambda t=w.offboarded: tenant_services.delete_tenant(actor=w.actor, tenant=t)
+    ),
     "tenants.services.register_tenant": lambda w: (
-        lambda: tenant_services.register_tenant(actor=w.actor, tenant_ref=ids.FABRIKAM_TENANT_ID)
+        lambda: tenant_services.register_tenant(
+            actor=w.actor, tenant_ref=ids.FABRIKAM_TENANT_ID, offline=True
+        )
     ),
     "tenants.services.issue_consent_link": lambda w: (
         lambda t=w.tenant: tenant_services.issue_consent_link(actor=w.actor, tenant=t)
@@ -282,8 +313,8 @@ NEEDS_MICROSOFT = {
 # Public functions that change nothing themselves: the reason for each.
 HELPERS = {
     "audit.services.client_ip": "reads the request",
-    "tenants.services.move_status": "in-memory transition check; its caller saves and audits",
     "tenants.services.hash_token": "pure function",
+    "tenants.services.offboarding_left": "counts rows",
     "tenants.services.callback_url": "builds a URL",
     "tenants.services.link_url": "builds a URL",
     "tenants.services.find_link": "reads a link",

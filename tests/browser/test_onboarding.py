@@ -143,3 +143,39 @@ def test_an_application_admin_on_a_deep_link_is_told_which_role_is_needed(
     assert "An administrator must consent" in text and "Global Administrator" in text
     assert "AADSTS90094" in text and "consent was granted" not in text
     shot(admin_browser, "11b-consent-insufficient-role")
+
+
+def test_a_tenants_whole_life_from_registration_to_offboarded(
+    operator_page, admin_browser, cloudsim_clean, shot
+):
+    """Issue 13's journey: verify before consent, verified, revoked by cause, offboarded."""
+    page = operator_page
+    tenant_url = _onboard(page, ids.FABRIKAM_DOMAIN)
+    assert page.locator("#tenant-status").inner_text() == "Registered"
+    assert page.get_by_role("button", name="Verify now").count() == 0
+    link = _consent_link(page)
+    page.goto(tenant_url)
+    assert page.locator("#tenant-status").inner_text() == "Invited"
+    page.get_by_role("button", name="Verify now").click()
+    page.get_by_text(re.compile("Not consented \\(yet, or any more\\)")).wait_for(timeout=60_000)
+    assert page.locator("#tenant-status").inner_text() == "Invited"
+
+    _answer(admin_browser, link, "admin@fabrikam.example", "Accept")
+    page.goto(tenant_url)
+    page.get_by_text("Verified", exact=True).first.wait_for(timeout=60_000)
+
+    cloudsim_clean.admin("DELETE", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
+    page.get_by_role("button", name="Verify now").click()
+    page.locator("#revoked-cause").wait_for(timeout=60_000)
+    cause = page.locator("#revoked-cause").inner_text()
+    assert "Revoked:" in cause and "Remedy:" in cause and "consent link" in cause
+    shot(page, "12-tenant-revoked")
+
+    page.get_by_role("link", name="Offboard this tenant").click()
+    page.get_by_role("button", name="Start offboarding").click()
+    page.locator("#offboarding-done").wait_for()
+    assert "az ad sp delete --id" in page.locator("#customer-text").inner_text()
+    page.get_by_role("button", name="Finish offboarding").click()
+    page.get_by_role("button", name=re.compile("Delete the tenant")).wait_for()
+    assert page.locator("#tenant-status").inner_text() == "Offboarded"
+    shot(page, "13-tenant-offboarded")

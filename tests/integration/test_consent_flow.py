@@ -57,14 +57,15 @@ def test_consent_granted_is_verified_by_the_worker(
 
 
 @pytest.mark.django_db
-def test_replayed_callback_is_refused(client, actor, microsoft):
+def test_replayed_callback_shows_the_recorded_outcome_and_changes_nothing(client, actor, microsoft):
     _, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
     callback, first = consent(client, microsoft, issued.token, "admin@fabrikam.example")
     assert first.status_code == 200
     before = ConsentLink.objects.values().get(pk=issued.link.pk)
     again = client.get(callback)
-    assert again.status_code == 400
-    assert "already used" in again.content.decode()
+    assert again.status_code == 200
+    assert "already recorded" in again.content.decode()
+    assert "consent was granted" in again.content.decode()
     assert ConsentLink.objects.values().get(pk=issued.link.pk) == before
 
 
@@ -133,16 +134,14 @@ def test_callback_from_foreign_tenant_is_refused(client, actor, microsoft):
 
 
 @pytest.mark.django_db
-def test_revoked_consent_turns_into_attention_on_the_periodic_check(
-    client, actor, microsoft, eager_celery
-):
+def test_revoked_consent_is_revoked_on_the_periodic_check(client, actor, microsoft, eager_celery):
     tenant, issued = invite(actor, ids.FABRIKAM_TENANT_ID)
     consent(client, microsoft, issued.token, "admin@fabrikam.example")
     assert verify_consent(tenant=tenant).ok
     microsoft.admin("DELETE", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
     assert verify_all_tenants() == 1
     tenant.refresh_from_db()
-    assert tenant.status == TenantStatus.ATTENTION
+    assert tenant.status == TenantStatus.REVOKED
     check = tenant.checks.first()
     assert check.trigger == "periodic" and not check.ok
     failed = [f for f in check.findings if not f["ok"]]
@@ -208,7 +207,8 @@ def test_a_definite_failure_beside_an_unknown_one_still_needs_attention(client, 
     microsoft.admin("DELETE", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
     check = verify_consent(tenant=tenant)
     tenant.refresh_from_db()
-    assert not check.unknown and tenant.status == TenantStatus.ATTENTION
+    # The definite failure is the operator app's service principal gone: consent was revoked.
+    assert not check.unknown and tenant.status == TenantStatus.REVOKED
 
 
 @pytest.mark.django_db
@@ -289,7 +289,7 @@ def test_an_application_admin_consents_at_the_standard_level_and_the_tenant_is_v
     microsoft.admin("DELETE", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
     check = verify_consent(tenant=tenant, trigger="periodic")
     tenant.refresh_from_db()
-    assert not check.ok and not check.unknown and tenant.status == TenantStatus.ATTENTION
+    assert not check.ok and not check.unknown and tenant.status == TenantStatus.REVOKED
     assert "AADSTS7000229" in check.findings[0]["detail"]
 
 

@@ -62,7 +62,9 @@ def test_a_revoked_consent_sends_a_signed_webhook_and_an_email(
     assert "Consent lost: Fabrikam" in mail["Subject"]
     text, _ = inbox.bodies(mail)
     assert f"/tenants/{tenant.pk}/" in text
-    assert CustomerTenant.objects.get(pk=tenant.pk).status == TenantStatus.ATTENTION
+    assert (
+        CustomerTenant.objects.get(pk=tenant.pk).status == TenantStatus.REVOKED
+    )  # the operator app lost its service principal
     deadline = time.monotonic() + 30
     while AuditEvent.objects.filter(action=Action.NOTIFY_DELIVERED).count() < 2:
         assert time.monotonic() < deadline

@@ -23,7 +23,8 @@ def actor(operator_user) -> Actor:
 
 
 @pytest.fixture
-def fabrikam(actor) -> CustomerTenant:
+def fabrikam(microsoft, actor) -> CustomerTenant:
+    """Fabrikam, registered as an operator would: looked up at Microsoft (cloudsim)."""
     return services.register_tenant(
         actor=actor, tenant_ref=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam"
     )

@@ -98,13 +98,21 @@ def test_granted_callback_moves_tenant_and_uses_link(issued, django_capture_on_c
     assert link.tenant.status == TenantStatus.CONSENTED
 
 
-def test_replayed_state_is_refused_and_changes_nothing(issued):
+def test_replayed_state_shows_the_recorded_outcome_and_changes_nothing(issued):
     params = _granted(issued)
     services.record_consent_callback(params=params)
     before = ConsentLink.objects.values().get(pk=issued.link.pk)
-    with pytest.raises(services.CallbackRejected):
-        services.record_consent_callback(params=params)
+    forged = {**params, "admin_consent": "", "error": "access_denied"}
+    replay = services.record_consent_callback(params=forged)
+    assert replay.replayed and replay.outcome == "granted"
     assert ConsentLink.objects.values().get(pk=issued.link.pk) == before
+
+
+def test_a_state_never_answered_and_replaced_is_still_refused(issued):
+    params = _granted(issued)
+    services.start_admin_consent(token=issued.token)  # a newer redirect replaces the state
+    with pytest.raises(services.CallbackRejected, match="replaced"):
+        services.record_consent_callback(params=params)
 
 
 def test_callback_from_foreign_tenant_is_refused(issued):
@@ -161,10 +169,10 @@ def test_missing_acs_clients_sp_error_leaves_a_finding_with_the_command(issued):
     assert "az ad sp create --id 2a04943b-b6a7-4f65-8786-2bb6131b59f6" in finding["remedy"]
 
 
-def test_answer_for_a_revoked_tenant_is_refused_and_rolled_back(issued):
+def test_a_yes_for_a_revoked_tenant_is_a_new_consent(issued):
     params = _granted(issued)
     CustomerTenant.objects.filter(pk=issued.link.tenant_id).update(status=TenantStatus.REVOKED)
-    with pytest.raises(services.CallbackRejected):
-        services.record_consent_callback(params=params)
+    result = services.record_consent_callback(params=params)
+    assert result.tenant.status == TenantStatus.CONSENTED
     link = ConsentLink.objects.get(pk=issued.link.pk)
-    assert link.state_nonce and not link.used_at
+    assert not link.state_nonce and link.used_at

@@ -71,7 +71,9 @@ def test_the_deep_landing_page_lists_the_graph_permissions_and_the_two_roles(
 
 def test_the_operator_picks_the_level_and_sees_it_on_the_link(operator_client, fabrikam):
     response = operator_client.post(
-        f"/tenants/{fabrikam.pk}/links/", {"days": 7, "version": "v1", "level": "standard"}
+        f"/tenants/{fabrikam.pk}/links/",
+        {"days": 7, "version": "v1", "level": "standard"},
+        follow=True,
     )
     assert "Verification level: <strong>Standard</strong>" in response.content.decode()
     detail = operator_client.get(f"/tenants/{fabrikam.pk}/").content.decode()

@@ -30,7 +30,7 @@ def test_create_with_malformed_guid_shows_a_clear_error(operator_client):
     assert not CustomerTenant.objects.exists()
 
 
-def test_create_by_guid_redirects_to_the_tenant(operator_client):
+def test_create_by_guid_redirects_to_the_tenant(microsoft, operator_client):
     response = operator_client.post("/tenants/add/", {"tenant_ref": ids.FABRIKAM_TENANT_ID})
     tenant = CustomerTenant.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/tenants/{tenant.pk}/"
@@ -43,7 +43,9 @@ def test_auditor_cannot_create_links(auditor_client, fabrikam):
 
 def test_link_is_shown_once_with_a_copy_button(operator_client, fabrikam):
     response = operator_client.post(
-        f"/tenants/{fabrikam.pk}/links/", {"days": 7, "version": "v1", "admin_email": ""}
+        f"/tenants/{fabrikam.pk}/links/",
+        {"days": 7, "version": "v1", "admin_email": ""},
+        follow=True,
     )
     page = response.content.decode()
     assert 'data-copy-target="consent-url"' in page and "/consent/" in page
@@ -53,11 +55,13 @@ def test_link_is_shown_once_with_a_copy_button(operator_client, fabrikam):
 
 def test_detail_page_polls_status(operator_client, fabrikam):
     page = operator_client.get(f"/tenants/{fabrikam.pk}/").content.decode()
-    assert f'data-poll-url="/tenants/{fabrikam.pk}/status.json?status=invited' in page
-    data = operator_client.get(f"/tenants/{fabrikam.pk}/status.json?status=invited&check=0").json()
+    assert f'data-poll-url="/tenants/{fabrikam.pk}/status.json?status=registered' in page
+    data = operator_client.get(
+        f"/tenants/{fabrikam.pk}/status.json?status=registered&check=0"
+    ).json()
     assert data == {
-        "fields": {"status": "Invited"},
-        "status": "invited",
+        "fields": {"status": "Registered"},
+        "status": "registered",
         "check": 0,
         "done": False,
         "reload": False,
