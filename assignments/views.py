@@ -321,8 +321,7 @@ def drift(request, pk: int):
     if request.method == "POST":
         entry = DriftEntry.objects.filter(
             resource=resource, pk=id_or_none(request.POST.get("entry"))
-        )
-        entry = entry.first()
+        ).first()
         actor = Actor.from_request(request)
         if entry is None:
             messages.error(request, "That remote assignment is no longer listed.")
