@@ -56,6 +56,8 @@ class Action(models.TextChoices):
     SYNC_STARTED = "sync.started", "Sync started"
     SYNC_FINISHED = "sync.finished", "Sync finished"
     ACCESS_CHECKED = "access.checked", "Access checked"
+    API_TOKEN_CREATED = "api_token.created", "API token issued"
+    API_TOKEN_REVOKED = "api_token.revoked", "API token revoked"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
     AUDIT_RETENTION_APPLIED = "audit.retention_applied", "Audit retention applied"
     # Notifications (issue 15)

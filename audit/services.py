@@ -24,14 +24,25 @@ RETENTION_BATCH = 5000
 
 
 class Actor:
-    """Who did it: an operator (user), a customer admin (tenant + IP) or the system."""
+    """Who did it: an operator (user), a customer admin (tenant + IP) or the system.
 
-    def __init__(self, *, type: str, user=None, label: str = "", ip: str | None = None):
+    ``api_token``: the operator acted through this API token (``api.ApiToken``); every event
+    then names it in ``details["api_access"]``.
+    """
+
+    def __init__(
+        self, *, type: str, user=None, label: str = "", ip: str | None = None, api_token=None
+    ):
         self.type, self.user, self.label, self.ip = type, user, label, ip
+        self.api_token = api_token
 
     @classmethod
     def operator(cls, user, *, ip: str | None = None) -> Actor:
         return cls(type=ActorType.OPERATOR, user=user, label=user.email, ip=ip)
+
+    @classmethod
+    def api(cls, user, *, api_token, ip: str | None = None) -> Actor:
+        return cls(type=ActorType.OPERATOR, user=user, label=user.email, ip=ip, api_token=api_token)
 
     @classmethod
     def customer_admin(cls, *, tenant_label: str, ip: str | None = None) -> Actor:
@@ -85,6 +96,12 @@ def record_event(
         target_type = target_type or target._meta.model_name
         target_id = target_id or str(target.pk)
         target_label = target_label or str(target)
+    if actor.api_token is not None:
+        token = actor.api_token
+        details = {
+            **(details or {}),
+            "api_access": {"id": token.pk, "name": token.name, "prefix": token.prefix},
+        }
     with transaction.atomic():
         event = AuditEvent.objects.create(
             at=timezone.now(),

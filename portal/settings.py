@@ -95,6 +95,11 @@ INSTALLED_APPS = [
     "tenants",
     "assignments",
     "notifications",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -402,6 +407,51 @@ STORAGES = {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Operator API (api/): Django REST framework, OpenAPI 3.1 by drf-spectacular ------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.TokenAuthentication",
+        "api.auth.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.RolePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerClientThrottle"],
+    # Per token (or signed-in user) per minute; counted in the database (portal.RateLimitWindow).
+    "DEFAULT_THROTTLE_RATES": {"api": f"{env.int('API_RATE_LIMIT', default=600)}/min"},
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "URL_FORMAT_OVERRIDE": None,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ACS Entra onboarding portal API",
+    "DESCRIPTION": "Register customer tenants, send consent links, assign access to ACS "
+    "resources and read the audit log. Errors are RFC 9457 problem details (docs/api.md).",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["api.auth.SignedIn"],
+    "SERVE_AUTHENTICATION": [
+        "api.auth.TokenAuthentication",
+        "api.auth.SessionAuthentication",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "TenantStatusEnum": "tenants.models.TenantStatus",
+        "VerificationLevelEnum": "tenants.models.VerificationLevel",
+        "SyncStateEnum": "assignments.models.SyncState",
+        "SyncStatusEnum": "assignments.models.SyncStatus",
     },
 }
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("assignments.urls")),
     path("", include("audit.urls")),
     path("", include("notifications.urls")),
+    path("", include("api.urls")),
 ]
 
 handler400 = "portal.errors.bad_request"

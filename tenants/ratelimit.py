@@ -19,9 +19,10 @@ from portal.models import RateLimitWindow
 WINDOW_SECONDS = 60
 
 
-def allow(*, scope: str, ident: str) -> bool:
-    """Count one hit of ``ident`` on ``scope``; False when over CONSENT_RATE_LIMIT per minute."""
-    limit = int(settings.CONSENT_RATE_LIMIT)
+def allow(*, scope: str, ident: str, limit: int | None = None) -> bool:
+    """Count one hit of ``ident`` on ``scope``; False when over ``limit`` (default
+    CONSENT_RATE_LIMIT) per minute."""
+    limit = int(settings.CONSENT_RATE_LIMIT if limit is None else limit)
     window = int(time.time() // WINDOW_SECONDS)
     ident = ident[:64]
     rows = RateLimitWindow.objects.filter(scope=scope, ident=ident, window=window)
