@@ -1,0 +1,86 @@
+"""API clients holding tokens of each role, and the rows the API acts on."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from api import tokens
+from api.models import Scope
+from assignments.models import AcsResource
+from audit.services import Actor
+from cloudsim import ids
+from portal.models import Role
+from tenants.models import CustomerGroup, CustomerTenant, TenantStatus
+
+
+def token_for(user, scope: str = Scope.WRITE) -> str:
+    """A token of ``user`` (issued by the user, or by an admin for a read-only role)."""
+    from portal.models import User
+
+    issuer = user
+    if user.role == Role.AUDITOR:
+        issuer = User.objects.filter(role=Role.ADMIN).first() or User.objects.create_user(
+            email="issuer@contoso.example", role=Role.ADMIN
+        )
+    if scope not in tokens.allowed_scopes(user):
+        scope = Scope.READ
+    return tokens.issue_token(
+        actor=Actor.operator(issuer), owner=user, name=f"{user.role} automation", scope=scope
+    ).secret
+
+
+def client_with(secret: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+@pytest.fixture
+def api(admin_user) -> APIClient:
+    """An admin's write token."""
+    return client_with(token_for(admin_user))
+
+
+@pytest.fixture
+def operator_api(operator_user) -> APIClient:
+    return client_with(token_for(operator_user))
+
+
+@pytest.fixture
+def auditor_api(auditor_user) -> APIClient:
+    return client_with(token_for(auditor_user, Scope.READ))
+
+
+@pytest.fixture
+def fabrikam(db) -> CustomerTenant:
+    tenant = CustomerTenant.objects.create(
+        tenant_id=ids.FABRIKAM_TENANT_ID,
+        display_name="Fabrikam",
+        primary_domain=ids.FABRIKAM_DOMAIN,
+        status=TenantStatus.VERIFIED,
+    )
+    CustomerGroup.objects.create(
+        tenant=tenant, object_id=ids.FABRIKAM_SALES_GROUP, display_name="Sales"
+    )
+    return tenant
+
+
+@pytest.fixture
+def offline_resource(db) -> AcsResource:
+    """A resource nobody answers for: for tests that never reach the network."""
+    return AcsResource.objects.create(
+        name="offline-acs", endpoint="https://offline.invalid", key_env_var="ACS_KEY_OFFLINE"
+    )
+
+
+@pytest.fixture(autouse=True)
+def queued_tasks(monkeypatch) -> list[dict]:
+    """Sync runs and verifications sent to Celery, kept here instead."""
+    from assignments.tasks import run_sync
+    from tenants.tasks import verify_tenant
+
+    sent: list[dict] = []
+    monkeypatch.setattr(run_sync, "apply_async", lambda *a, **kwargs: sent.append(kwargs))
+    monkeypatch.setattr(verify_tenant, "delay", lambda *a, **kw: sent.append({"verify": a}))
+    return sent
