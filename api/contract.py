@@ -33,7 +33,7 @@ IDEMPOTENCY_KEEP = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 # Answers whose body carries a secret shown once: a replay answers them without it.
 SECRET_FIELDS = ("url", "token")
-KEPT_HEADERS = ("Location", "ETag", "Content-Type")
+KEPT_HEADERS = ("Location", "ETag")
 
 
 def etag_of(data) -> str:
