@@ -57,8 +57,8 @@ def test_malformed_json_and_unknown_objects(api):
 @pytest.mark.django_db
 def test_invalid_transition_is_a_409(api):
     tenant = CustomerTenant.objects.create(tenant_id="00000000-0000-4000-8000-000000000001")
-    _problem(api.post(f"/api/v1/tenants/{tenant.pk}/offboard/", {"step": "finish"}, format="json"), 409,
-             "invalid-transition")  # fmt: skip
+    response = api.post(f"/api/v1/tenants/{tenant.pk}/offboard/", {"step": "finish"}, format="json")
+    _problem(response, 409, "invalid-transition")
 
 
 # --- Idempotency-Key --------------------------------------------------------------------------
