@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
@@ -34,4 +34,5 @@ urlpatterns = [
     path("api/tokens/", pages.token_list, name="tokens"),
     path("api/tokens/<int:pk>/revoke/", pages.token_revoke, name="token_revoke"),
     path("api/v1/", include(router.urls)),
+    re_path(r"^api/v1/(?P<rest>.*)$", views.not_found, name="not_found"),
 ]

@@ -23,7 +23,15 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import mixins, serializers, status
-from rest_framework.decorators import action
+from rest_framework.decorators import (
+    action,
+    api_view,
+    authentication_classes,
+    permission_classes,
+    schema,
+    throttle_classes,
+)
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from api import serializers as s
@@ -81,8 +89,10 @@ def _valid(serializer_class, data) -> dict:
     return serializer.validated_data
 
 
-def _locked(model, pk):
-    return get_object_or_404(model.objects.select_for_update(), pk=pk)
+def _locked(rows, pk):
+    """The row ``pk`` of a model or queryset, locked until the transaction ends."""
+    queryset = rows.objects.all() if hasattr(rows, "objects") else rows
+    return get_object_or_404(queryset.select_for_update(), pk=pk)
 
 
 # --- tenants ------------------------------------------------------------------------------
@@ -630,3 +640,16 @@ def _query(params, **changes) -> str:
     for key, value in changes.items():
         query[key] = value
     return query.urlencode()
+
+
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@permission_classes([AllowAny])
+@authentication_classes([])
+@throttle_classes([])
+@schema(None)
+def not_found(request, rest=""):
+    """Any other path under /api/v1/: a problem, not the pages' HTML 404."""
+    raise Problem("not-found", "No such API path (paths end with a slash; see /api/v1/docs/).")
+
+
+not_found.portal_public = True  # type: ignore[attr-defined]
