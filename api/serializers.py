@@ -18,6 +18,26 @@ BULK_MAX = 10_000
 assert BULK_MAX <= MAX_ROWS
 
 
+class ProblemErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(required=False, allow_null=True)
+    index = serializers.IntegerField(required=False, help_text="The bulk item's position.")
+    detail = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details; ``type`` is stable per error (docs/api.md)."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    instance = serializers.CharField(allow_null=True)
+    errors = ProblemErrorSerializer(many=True, required=False)
+    reason = serializers.CharField(required=False)
+    retry_after = serializers.IntegerField(required=False)
+    request_id = serializers.CharField(required=False)
+
+
 # --- tenants ------------------------------------------------------------------------------
 class CheckSerializer(serializers.ModelSerializer):
     class Meta:
@@ -205,7 +225,12 @@ class AssignmentCreateSerializer(serializers.Serializer):
 
 
 class AssignmentUpdateSerializer(serializers.Serializer):
-    client_ids = serializers.ListField(child=serializers.UUIDField(), max_length=50)
+    client_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        max_length=50,
+        required=False,
+        help_text="Empty: the operator app.",
+    )
     override = serializers.BooleanField(required=False, default=False)
 
 
@@ -276,8 +301,8 @@ class FindingSerializer(serializers.Serializer):
 
 
 class AccessQuerySerializer(serializers.Serializer):
-    resource = serializers.PrimaryKeyRelatedField(queryset=AcsResource.objects.all())
-    tenant = serializers.PrimaryKeyRelatedField(queryset=CustomerTenant.objects.all())
+    resource = serializers.IntegerField(min_value=1, help_text="The ACS resource's id.")
+    tenant = serializers.IntegerField(min_value=1, help_text="The tenant's id (not its GUID).")
     user = serializers.CharField(max_length=256, help_text="The user's object id or UPN.")
 
 

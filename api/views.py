@@ -20,7 +20,6 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import (
@@ -53,16 +52,7 @@ from tenants import services as tenant_services
 from tenants.models import ConsentLink, CustomerGroup, CustomerTenant
 
 PROBLEM = OpenApiResponse(
-    response=inline_serializer(
-        "Problem",
-        {
-            "type": serializers.CharField(),
-            "title": serializers.CharField(),
-            "status": serializers.IntegerField(),
-            "detail": serializers.CharField(),
-            "instance": serializers.CharField(allow_null=True),
-        },
-    ),
+    response=s.ProblemSerializer,
     description="RFC 9457 problem details (application/problem+json); see docs/api.md.",
 )
 IF_MATCH = OpenApiParameter(
@@ -78,9 +68,15 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="A retry with the same key and body returns the first answer.",
 )
-ERRORS = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 429: PROBLEM}
-WRITE_ERRORS = {**ERRORS, 409: PROBLEM, 410: PROBLEM, 422: PROBLEM}
-CHANGE_ERRORS = {**WRITE_ERRORS, 412: PROBLEM, 428: PROBLEM}
+
+
+def _problems(*codes: int) -> dict:
+    return {(code, "application/problem+json"): PROBLEM for code in codes}
+
+
+ERRORS = _problems(400, 401, 403, 404, 406, 429)
+WRITE_ERRORS = {**ERRORS, **_problems(405, 409, 410, 415, 422)}
+CHANGE_ERRORS = {**WRITE_ERRORS, **_problems(412, 428)}
 
 
 def _valid(serializer_class, data) -> dict:
@@ -462,6 +458,7 @@ class AssignmentViewSet(mixins.ListModelMixin, ApiViewSet):
         with transaction.atomic():
             current = _locked(Assignment.objects.select_related("tenant", "resource"), pk)
             self.check_if_match(current)
+            clients = data.get("client_ids", current.client_ids)
             assignment = assignment_services.add_assignment(
                 actor=actor(request),
                 resource=current.resource,
@@ -469,7 +466,7 @@ class AssignmentViewSet(mixins.ListModelMixin, ApiViewSet):
                 principal_type=current.principal_type,
                 object_id=str(current.object_id),
                 display_name=current.display_name,
-                client_ids=[str(c) for c in data["client_ids"]],
+                client_ids=[str(c) for c in clients],
                 override=data["override"] or current.override_unverified,
             )
         return self.tagged(assignment)
@@ -510,6 +507,7 @@ class AccessCheckViewSet(ApiViewSet):
     queryset = AcsResource.objects.none()
     serializer_class = s.AccessReportSerializer
     pagination_class = None
+    one_object = True  # its "list" answers one report (api.schema)
 
     @extend_schema(
         parameters=[s.AccessQuerySerializer],
@@ -520,8 +518,8 @@ class AccessCheckViewSet(ApiViewSet):
         data = _valid(s.AccessQuerySerializer, request.query_params)
         report = access.check_access(
             actor=actor(request),
-            resource=data["resource"],
-            tenant=data["tenant"],
+            resource=get_object_or_404(AcsResource, pk=data["resource"]),
+            tenant=get_object_or_404(CustomerTenant, pk=data["tenant"]),
             user=data["user"],
         )
         return Response(s.AccessReportSerializer(report).data)
@@ -552,11 +550,14 @@ class AuditEventViewSet(ApiViewSet):
     serializer_class = s.AuditEventSerializer
     write_roles = frozenset()  # the log is read-only for everyone, as on its pages
     pagination_class = None
+    one_object = True  # its "list" answers one keyset page object (api.schema)
 
     def _filter(self) -> audit_selectors.EventFilter:
         form = AuditFilterForm(self.request.query_params)
         if not form.is_valid():
-            raise serializers.ValidationError(form.errors.get_json_data())
+            raise serializers.ValidationError(
+                {name: [str(m) for m in messages] for name, messages in form.errors.items()}
+            )
         return form.to_filter()
 
     @extend_schema(
