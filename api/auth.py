@@ -84,8 +84,12 @@ class RolePermission(permissions.BasePermission):
 
 
 class SignedIn(permissions.BasePermission):
-    """Any active operator (the schema and docs)."""
+    """Any active operator reads (the schema and docs); nobody changes anything there."""
+
+    message = "The API document is read-only."
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.is_active)
+        if not (user and user.is_authenticated and user.is_active):
+            return False
+        return request.method in SAFE_METHODS

@@ -59,10 +59,20 @@ def _protected():
     return [p for p in VIEWS if hasattr(p.values[1].callback, "portal_access")]
 
 
+def _is_api(pattern: URLPattern) -> bool:
+    """An operation of the REST API (api/), which answers 401 where pages send to sign in."""
+    # The docs page (api:docs) is a page: it sends to sign in.
+    return getattr(pattern.callback, "cls", None) is not None and pattern.name != "docs"
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(("route", "pattern"), _protected())
 def test_anonymous_is_sent_to_sign_in(client, route, pattern):
     response = client.get(_url(route, pattern))
+    if _is_api(pattern):
+        assert response.status_code == 401
+        assert response["Content-Type"] == "application/problem+json"
+        return
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
 
@@ -92,6 +102,65 @@ def test_roles_are_enforced(client, make_user, route, pattern):
 def test_auditor_can_never_write():
     for _route, pattern in (p.values for p in _protected()):
         assert Role.AUDITOR not in pattern.callback.portal_access["write"]
+
+
+def _api_routes():
+    return [p for p in _protected() if _is_api(p.values[1])]
+
+
+def test_the_walk_covers_the_api():
+    assert len(_api_routes()) >= 15
+
+
+WRITES = ("post", "put", "patch", "delete")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("route", "pattern"), _api_routes())
+def test_api_tokens_get_exactly_their_roles_access(make_user, route, pattern):
+    """Through a token, each role reads what its pages let it read, and a read-only role or a
+    read token gets 403 on every write, before the view runs: nothing changes."""
+    from rest_framework.test import APIClient
+
+    from api import tokens
+    from api.models import ApiToken, Scope
+    from audit.services import Actor
+    from tenants.models import CustomerTenant
+
+    access = pattern.callback.portal_access
+    url = _url(route, pattern)
+    admin = make_user("issuer@contoso.example", Role.ADMIN)
+    CustomerTenant.objects.create(tenant_id=uuid.UUID(int=1), display_name="One")
+    for role in Role.values:
+        user = admin if role == Role.ADMIN else make_user(f"{role}@contoso.example", role)
+        for scope in tokens.allowed_scopes(user):
+            secret = tokens.issue_token(
+                actor=Actor.operator(admin), owner=user, name=f"{role} {scope}", scope=scope
+            ).secret
+            api = APIClient()
+            api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+            get = api.get(url)
+            if role in access["read"]:
+                assert get.status_code != 403, f"{role} should read {url}"
+            else:
+                assert get.status_code == 403, f"{role} must not read {url}"
+            may_write = role in access["write"] and scope == Scope.WRITE
+            for method in WRITES:
+                before = (
+                    AuditEvent.objects.count(),
+                    CustomerTenant.objects.count(),
+                    ApiToken.objects.filter(revoked_at=None).count(),
+                )
+                response = getattr(api, method)(url, {"tenant": str(uuid.uuid4())}, format="json")
+                if not may_write:
+                    assert response.status_code == 403, f"{role}/{scope} {method} {url}"
+                    assert response["Content-Type"] == "application/problem+json"
+                    after = (
+                        AuditEvent.objects.count(),
+                        CustomerTenant.objects.count(),
+                        ApiToken.objects.filter(revoked_at=None).count(),
+                    )
+                    assert after == before, f"{role}/{scope} {method} {url} changed something"
 
 
 # allauth's views carry their own checks; each of its routes is named here, so an allauth
