@@ -311,3 +311,28 @@ def test_an_unknown_api_path_is_a_problem(api, client):
     for response in (api.get("/api/v1/nothing/"), client.post("/api/v1/tenants")):
         assert response.status_code == 404
         assert response["Content-Type"] == "application/problem+json"
+
+
+def test_access_check_of_unknown_ids_is_a_404(api):
+    response = api.get("/api/v1/access-check/", {"resource": 999, "tenant": 999, "user": "x"})
+    assert response.status_code == 404
+
+
+def test_docs_are_a_signed_in_page_with_assets_from_the_portal(auditor_client):
+    from django.test import Client
+
+    assert Client().get("/api/v1/docs/")["Location"].startswith("/accounts/login/")
+    page = auditor_client.get("/api/v1/docs/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "<style" not in html and "<script>" not in html
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    script = auditor_client.get("/api/v1/docs/?script=")
+    assert script.status_code == 200 and b"/api/v1/schema/" in script.content
+    csp = page["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert (
+        auditor_client.get(
+            "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+        ).status_code
+        == 200
+    )
