@@ -138,28 +138,17 @@ class NameBook:
             str(t.tenant_id): t.display_name
             for t in CustomerTenant.objects.filter(tenant_id__in=_uuids(oids))
         }
-        known: dict[str, str] = dict(
-            Assignment.objects.filter(object_id__in=_uuids(oids))
-            .exclude(display_name="")
-            .values_list("object_id", "display_name")
-            .order_by()
-        )
-        known = {str(k): v for k, v in known.items()}
-        for oid, name in (
-            DriftEntry.objects.filter(object_id__in=_uuids(oids))
-            .exclude(display_name="")
-            .values_list("object_id", "display_name")
-        ):
-            known.setdefault(str(oid), name)
-        for oid, name in CustomerGroup.objects.filter(object_id__in=_uuids(oids)).values_list(
-            "object_id", "display_name"
-        ):
-            known.setdefault(str(oid), name)
+        uuids = _uuids(oids)
+        known: dict[str, str] = {}
+        for model in (Assignment, DriftEntry, CustomerGroup):
+            rows = model.objects.filter(object_id__in=uuids).exclude(display_name="")
+            for object_id, name in rows.values_list("object_id", "display_name").order_by():
+                known.setdefault(str(object_id), name)
         for key in keys:
             kind, _, oid = key
-            name = tenants.get(oid) if kind == PrincipalType.TENANT else known.get(oid)
-            if name:
-                self.names[key] = clean_name(name)
+            found = (tenants if kind == PrincipalType.TENANT else known).get(oid)
+            if found:
+                self.names[key] = clean_name(found)
 
     def _from_cache(self, keys: list[Key]) -> None:
         found = cache.get_many([_cache_key(*k) for k in keys])

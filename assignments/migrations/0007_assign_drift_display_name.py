@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assignments', '0006_sync_run_outbox_and_wait'),
+        ("assignments", "0006_sync_run_outbox_and_wait"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='driftentry',
-            name='display_name',
+            model_name="driftentry",
+            name="display_name",
             field=models.CharField(blank=True, max_length=256),
         ),
     ]

@@ -93,7 +93,7 @@ def test_resources_sort_by_assignment_count_and_filter_by_last_sync(rows):
 
 
 def test_sync_runs_by_status_failures_number_and_trigger(rows):
-    resource, other = rows
+    _, other = rows
     partial = SyncRun.objects.get(status="partial")
     assert list(SyncRunFilter({"with_failures": "true"}).qs) == [partial]
     assert list(SyncRunFilter({"q": f"#{partial.pk}"}).qs) == [partial]
