@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 import django_filters as df
+from django import forms
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from assignments.models import (
@@ -174,7 +175,18 @@ class SyncRunFilter(df.FilterSet):
     status = df.ChoiceFilter(choices=SyncStatus.choices, empty_label="Any status")
     trigger = df.ChoiceFilter(choices=TRIGGER_CHOICES, empty_label="Any trigger")
     with_failures = df.BooleanFilter(method="by_failures", label="With failures")
-    queued = df.DateFromToRangeFilter(field_name="queued_at", label="Queued between (UTC)")
+    queued_after = df.DateFilter(
+        field_name="queued_at",
+        lookup_expr="date__gte",
+        label="Queued from (UTC)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    queued_before = df.DateFilter(
+        field_name="queued_at",
+        lookup_expr="date__lte",
+        label="Queued until (UTC)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     ordering = df.OrderingFilter(
         fields=(
             ("queued_at", "queued"),
@@ -199,7 +211,7 @@ class SyncRunFilter(df.FilterSet):
 
     class Meta:
         model = SyncRun
-        fields = ["q", "resource", "status", "trigger", "with_failures", "queued"]
+        fields = ["q", "resource", "status", "trigger", "with_failures"]
 
     def __init__(self, data=None, queryset=None, **kwargs: Any) -> None:
         if queryset is None:

@@ -534,10 +534,13 @@ def assignment_import(request, pk: int):
             messages.error(request, f"Nothing was imported: {exc}")
         else:
             uploads.discard(stored.key)
+            removed = preview.count("remove")
             messages.success(
                 request,
-                f"Imported {len(preview.rows)} rows: {preview.count('add')} added, "
-                f"{preview.count('update')} updated, {preview.count('unchanged')} unchanged.",
+                f"Imported {_n(len(preview.rows), 'row')}: {preview.count('add')} added, "
+                f"{preview.count('update')} updated, "
+                + (f"{removed} marked for removal, " if removed else "")
+                + f"{preview.count('unchanged')} unchanged.",
             )
             return redirect("assignments:resource_assignments", pk=pk)
         context.update(form=form, preview=preview, upload=stored.key, filename=stored.filename)
