@@ -454,3 +454,14 @@ def test_connect_page_names_a_non_public_authority(operator_client, offline_reso
     text = page.content.decode()
     assert "authorityHost: &quot;https://login.cloudsim.test:8443&quot;" in text
     assert f"tenantId: &quot;{ids.CONTOSO_TENANT_ID}&quot;" in text  # no customer tenant yet
+
+
+def test_tenant_impact_summarises_what_a_tenant_action_touches(offline_resource, fabrikam):
+    from django.template import Context, Template
+
+    users(offline_resource, fabrikam, 2)
+    html = Template("{% load names %}{% tenant_impact tenant %}").render(
+        Context({"tenant": fabrikam})
+    )
+    assert "Fabrikam has 2 assignments: 2 users, on offline-acs (2)." in html
+    assert "User 001" in html

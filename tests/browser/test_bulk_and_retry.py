@@ -64,12 +64,12 @@ def test_bulk_remove_500_imported_assignments_in_one_action(
     page.reload()
     page.get_by_text("500 assignments in total").wait_for()
     page.get_by_label(re.compile(r"all 500 on this list")).check()
-    shot(page, "15-assignments-bulk")
+    shot(page, "14c-assignments-bulk")
     page.get_by_role("button", name="Remove…").click()
     page.get_by_role("heading", name="Remove 500 assignments?").wait_for()
     assert "500 users" in page.inner_text("main") and "Fabrikam (500)" in page.inner_text("main")
     assert Assignment.objects.filter(desired="absent").count() == 0  # nothing yet
-    shot(page, "15b-assignments-bulk-confirm")
+    shot(page, "14d-assignments-bulk-confirm")
     page.get_by_role("button", name="Remove 500 assignments").click()
     page.get_by_text(
         "500 assignments will be removed from the resource by the next sync."
@@ -100,12 +100,12 @@ def test_retry_failed_entries_after_acs_refused_writes(
     # While the breaker waits, the page says so, with the seconds left and ACS's answer.
     page.get_by_text(re.compile(r"Waiting \d+ s before retrying")).wait_for(timeout=60_000)
     assert "Running · waiting to retry" in page.inner_text("main")
-    shot(page, "16-sync-waiting")
+    shot(page, "14e-sync-waiting")
     # The worker gives up after its retry budget; the run ends partially failed.
     page.get_by_role("button", name="Retry failed entries").wait_for(timeout=180_000)
     main = page.inner_text("main")
     assert "Partially failed" in main and "Megan Bowen" in main and ids.FABRIKAM_MEGAN in main
-    shot(page, "16b-sync-failed")
+    shot(page, "14f-sync-failed")
     cloudsim_clean.clear_faults()
     page.get_by_role("button", name="Retry failed entries").click()
     page.get_by_text("The failed entries are being sent again.").wait_for()
