@@ -247,9 +247,15 @@ class BulkCreateSerializer(serializers.Serializer):
     items = serializers.ListField(child=BulkItemSerializer(), min_length=1, max_length=BULK_MAX)
 
 
+class BulkRemoveItemSerializer(serializers.Serializer):
+    principal_type = serializers.ChoiceField(choices=PrincipalType.choices)
+    tenant_id = serializers.CharField(max_length=64, help_text="The Entra tenant id (GUID).")
+    object_id = serializers.CharField(max_length=256, required=False, default="")
+
+
 class BulkRemoveSerializer(serializers.Serializer):
-    object_ids = serializers.ListField(
-        child=serializers.UUIDField(), min_length=1, max_length=BULK_MAX
+    items = serializers.ListField(
+        child=BulkRemoveItemSerializer(), min_length=1, max_length=BULK_MAX
     )
 
 

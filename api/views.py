@@ -359,54 +359,39 @@ class AcsResourceViewSet(mixins.ListModelMixin, ApiViewSet):
         request=s.BulkRemoveSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={200: s.BulkResultSerializer, **WRITE_ERRORS},
-        summary="Remove up to 10,000 assignments by object id: all or nothing",
+        summary="Remove up to 10,000 assignments: all or nothing, every bad item listed "
+        "(one that is not assigned changes nothing)",
     )
     @action(detail=True, methods=["post"], url_path="assignments/bulk-remove")
     def bulk_remove(self, request, pk=None):
         resource = self.get_object()
-        object_ids = _valid(s.BulkRemoveSerializer, request.data)["object_ids"]
-        who = actor(request)
-        with transaction.atomic():
-            found = {
-                a.object_id: a
-                for a in Assignment.objects.filter(resource=resource, object_id__in=object_ids)
+        items = _valid(s.BulkRemoveSerializer, request.data)["items"]
+        preview = imports.apply_import(
+            actor=actor(request),
+            resource=resource,
+            text=_as_csv(items, desired="absent"),
+            filename="API bulk remove",
+        )
+        return Response(
+            {
+                "added": 0,
+                "updated": 0,
+                "unchanged": preview.count("unchanged"),
+                "removed": preview.count("remove"),
             }
-            errors = [
-                {"index": i, "detail": f"{oid} is not assigned on {resource}."}
-                for i, oid in enumerate(object_ids)
-                if oid not in found
-            ]
-            seen: dict = {}
-            for i, oid in enumerate(object_ids):
-                if oid in seen:
-                    errors.append({"index": i, "detail": f"{oid} is also item {seen[oid]}."})
-                seen.setdefault(oid, i)
-            if errors:
-                raise Problem(
-                    "bulk-rejected",
-                    f"{len(errors)} items are not valid; nothing was removed.",
-                    errors=sorted(errors, key=lambda e: e["index"]),
-                )
-            for oid in object_ids:
-                assignment_services.remove_assignment(actor=who, assignment=found[oid])
-        return Response({"added": 0, "updated": 0, "unchanged": 0, "removed": len(object_ids)})
+        )
 
 
-def _as_csv(items: list[dict]) -> str:
+def _as_csv(items: list[dict], desired: str = "present") -> str:
     """Bulk items in the CSV import's format, so they meet exactly its validation; item ``i``
     is the import's line ``i + 2`` (after the header)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([*CSV_COLUMNS, "desired"])
     for item in items:
-        writer.writerow(
-            [
-                item["principal_type"],
-                item["object_id"],
-                item["tenant_id"],
-                ";".join(item["client_ids"]),
-            ]
-        )
+        clients = ";".join(item.get("client_ids", []))
+        row = [item["principal_type"], item["object_id"], item["tenant_id"], clients, desired]
+        writer.writerow(row)
     return out.getvalue()
 
 
