@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from api.models import ApiToken, Scope
 from audit.actions import Action
+from audit.models import ActorType
 from audit.services import Actor, record_event
 from portal.models import Role, User
 
@@ -51,12 +52,16 @@ def issue_token(
 ) -> IssuedToken:
     """Issue a token for ``owner``. An operator issues their own; an admin issues anyone's.
 
-    The scope stays within the owner's role (an auditor's token is read-only).
+    The scope stays within the owner's role (an auditor's token is read-only). A system actor
+    (``manage.py issue_api_token``) issues for anyone.
     """
     issuer = actor.user
-    if issuer is None or not issuer.is_active:
+    if issuer is None:
+        if actor.type != ActorType.SYSTEM:  # the command line, run by whoever runs the server
+            raise TokenError("Only a signed-in operator issues tokens.")
+    elif not issuer.is_active:
         raise TokenError("Only a signed-in operator issues tokens.")
-    if issuer.pk != owner.pk and issuer.role != Role.ADMIN:
+    elif issuer.pk != owner.pk and issuer.role != Role.ADMIN:
         raise TokenError("Only an admin issues tokens for another operator.")
     if not owner.is_active:
         raise TokenError(f"{owner} is deactivated.")

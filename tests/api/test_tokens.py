@@ -172,3 +172,19 @@ def test_page_revokes_own_token_but_not_anothers(operator_client, operator_user,
     operator_client.post(reverse("api:token_revoke", args=[own.pk]))
     own.refresh_from_db(), other.refresh_from_db()
     assert own.revoked_at is not None and other.revoked_at is None
+
+
+def test_the_command_line_issues_a_token_printed_once(operator_user):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command(
+        "issue_api_token", operator_user.email, "--scope", "write", "--name", "ci", stdout=out
+    )
+    secret = out.getvalue().strip()
+    token = tokens.find_token(secret)
+    assert token.owner == operator_user and token.scope == "write" and token.created_by is None
+    event = AuditEvent.objects.get(action=Action.API_TOKEN_CREATED)
+    assert event.actor_type == "system" and secret not in str(event.details)
