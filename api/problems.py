@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -156,10 +156,12 @@ def _problem_of(exc: Exception) -> Problem | None:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's exception handler, answering problem details; None (a 500) for real bugs."""
+    """DRF's exception handler, answering problem details. A bug is logged with its traceback
+    and answered as ``server-error`` with nothing of the exception in it."""
     problem = _problem_of(exc)
     if problem is None:
-        return None
+        logger.error("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
+        problem = Problem("server-error", "The error was logged. Please try again later.")
     request = context.get("request")
     body = {
         "type": problem.problem.uri,
@@ -181,10 +183,3 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         headers["Retry-After"] = str(problem.extensions["retry_after"])
     set_rollback()
     return Response(body, status=problem.status_code, headers=headers, content_type=CONTENT_TYPE)
-
-
-def problem_response(slug: str, detail: str = "", request=None, **extensions) -> Response:
-    """A problem answered outside an exception (middleware-like paths)."""
-    return exception_handler(Problem(slug, detail, **extensions), {"request": request}) or Response(
-        status=status.HTTP_500_INTERNAL_SERVER_ERROR
-    )

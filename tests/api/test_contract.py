@@ -242,3 +242,18 @@ def test_audit_events_page_by_keyset_cursor(api):
 def test_timestamps_are_rfc3339_utc(api, fabrikam):
     body = api.get(f"/api/v1/tenants/{fabrikam.pk}/").json()
     assert body["created_at"].endswith("Z") and "T" in body["created_at"]
+
+
+@pytest.mark.django_db
+def test_a_bug_is_a_problem_without_its_details(api, monkeypatch, caplog):
+    from tenants import services
+
+    def broken(**kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(services, "register_tenant", broken)
+    response = api.post("/api/v1/tenants/", NEW_TENANT, format="json")
+    body = _problem(response, 500, "server-error")
+    assert "secret internals" not in response.content.decode()
+    assert body["request_id"]
+    assert "secret internals" in caplog.text  # the log has the traceback
