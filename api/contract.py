@@ -66,7 +66,7 @@ class ApiViewSet(viewsets.GenericViewSet):
         view.portal_access = {
             "read": frozenset(cls.read_roles),
             "write": frozenset(cls.write_roles),
-        }  # type: ignore[attr-defined]
+        }
         return view
 
     # --- ETag / If-Match ---------------------------------------------------------------

@@ -39,8 +39,8 @@ class TenantFilter(django_filters.FilterSet):
 
 
 class AssignmentFilter(assignment_filters.AssignmentFilter):
-    ordering = None  # type: ignore[assignment]
+    ordering = None
 
 
 class SyncRunFilter(assignment_filters.SyncRunFilter):
-    ordering = None  # type: ignore[assignment]
+    ordering = None

@@ -27,7 +27,7 @@ class PerClientThrottle(BaseThrottle):
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(SCOPE) or ""
         if not rate:
             return True
-        limit, duration = SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
+        limit, duration = SimpleRateThrottle.parse_rate(None, rate)
         if duration != ratelimit.WINDOW_SECONDS:
             raise ValueError("The API rate is counted per minute: write it as N/min.")
         token = token_of(request)

@@ -22,7 +22,7 @@ router.register("access-check", views.AccessCheckViewSet, basename="accesscheck"
 router.register("audit-events", views.AuditEventViewSet, basename="auditevent")
 
 schema = SpectacularJSONAPIView.as_view()
-schema.portal_access = {"read": ALL_ROLES, "write": frozenset()}  # type: ignore[attr-defined]
+schema.portal_access = {"read": ALL_ROLES, "write": frozenset()}
 # The docs page is a portal page: a visitor who is not signed in is sent to sign in.
 docs = require_role(read=ALL_ROLES, write=frozenset())(
     SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html")

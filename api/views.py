@@ -219,7 +219,7 @@ class TenantViewSet(mixins.ListModelMixin, ApiViewSet):
             version=data["version"],
             level=data.get("level", ""),
         )
-        issued.link.url = issued.url  # type: ignore[attr-defined]
+        issued.link.url = issued.url
         body = s.IssuedLinkSerializer(issued.link).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
 
@@ -638,4 +638,4 @@ def not_found(request, rest=""):
     raise Problem("not-found", "No such API path (paths end with a slash; see /api/v1/docs/).")
 
 
-not_found.portal_public = True  # type: ignore[attr-defined]
+not_found.portal_public = True
