@@ -12,6 +12,7 @@ from api.models import ApiToken
 from assignments.imports import MAX_ROWS
 from assignments.models import AcsResource, Assignment, PrincipalType, SyncRun
 from audit.models import AuditEvent
+from audit.selectors import EXPORT_COLUMNS
 from tenants.models import ConsentCheck, ConsentLink, CustomerGroup, CustomerTenant
 
 BULK_MAX = 10_000
@@ -234,10 +235,13 @@ class AssignmentUpdateSerializer(serializers.Serializer):
     override = serializers.BooleanField(required=False, default=False)
 
 
-class BulkItemSerializer(serializers.Serializer):
+class BulkRemoveItemSerializer(serializers.Serializer):
     principal_type = serializers.ChoiceField(choices=PrincipalType.choices)
     tenant_id = serializers.CharField(max_length=64, help_text="The Entra tenant id (GUID).")
     object_id = serializers.CharField(max_length=256, required=False, default="")
+
+
+class BulkItemSerializer(BulkRemoveItemSerializer):
     client_ids = serializers.ListField(
         child=serializers.CharField(max_length=64), required=False, default=list, max_length=50
     )
@@ -245,12 +249,6 @@ class BulkItemSerializer(serializers.Serializer):
 
 class BulkCreateSerializer(serializers.Serializer):
     items = serializers.ListField(child=BulkItemSerializer(), min_length=1, max_length=BULK_MAX)
-
-
-class BulkRemoveItemSerializer(serializers.Serializer):
-    principal_type = serializers.ChoiceField(choices=PrincipalType.choices)
-    tenant_id = serializers.CharField(max_length=64, help_text="The Entra tenant id (GUID).")
-    object_id = serializers.CharField(max_length=256, required=False, default="")
 
 
 class BulkRemoveSerializer(serializers.Serializer):
@@ -332,21 +330,8 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = [
-            "id",
-            "at",
-            "actor_type",
-            "actor_label",
-            "action",
-            "target_type",
-            "target_id",
-            "target_label",
-            "tenant",
-            "tenant_label",
-            "ip",
-            "request_id",
-            "details",
-        ]
+        # The columns of the audit export (the tenant by its portal id).
+        fields = ["tenant" if c == "tenant_id" else c for c in EXPORT_COLUMNS]
 
 
 class AuditEventListSerializer(AuditEventSerializer):

@@ -7,11 +7,13 @@ from rest_framework.test import APIClient
 
 from api import tokens
 from api.models import Scope
-from assignments.models import AcsResource
 from audit.services import Actor
-from cloudsim import ids
 from portal.models import Role
-from tenants.models import CustomerGroup, CustomerTenant, TenantStatus
+
+# The tenants and resources the assignment tests use (Fabrikam verified with its Sales group,
+# a resource nobody answers for, cloudsim's contoso-acs).
+from tests.assignments.conftest import acs_resource, fabrikam, offline_resource  # noqa: F401
+from tests.assignments.test_access_check import sales_assigned  # noqa: F401
 
 
 def token_for(user, scope: str = Scope.WRITE) -> str:
@@ -50,28 +52,6 @@ def operator_api(operator_user) -> APIClient:
 @pytest.fixture
 def auditor_api(auditor_user) -> APIClient:
     return client_with(token_for(auditor_user, Scope.READ))
-
-
-@pytest.fixture
-def fabrikam(db) -> CustomerTenant:
-    tenant = CustomerTenant.objects.create(
-        tenant_id=ids.FABRIKAM_TENANT_ID,
-        display_name="Fabrikam",
-        primary_domain=ids.FABRIKAM_DOMAIN,
-        status=TenantStatus.VERIFIED,
-    )
-    CustomerGroup.objects.create(
-        tenant=tenant, object_id=ids.FABRIKAM_SALES_GROUP, display_name="Sales"
-    )
-    return tenant
-
-
-@pytest.fixture
-def offline_resource(db) -> AcsResource:
-    """A resource nobody answers for: for tests that never reach the network."""
-    return AcsResource.objects.create(
-        name="offline-acs", endpoint="https://offline.invalid", key_env_var="ACS_KEY_OFFLINE"
-    )
 
 
 @pytest.fixture(autouse=True)

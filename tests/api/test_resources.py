@@ -146,17 +146,6 @@ def test_groups_list_add_from_graph_and_remove(api, fabrikam, microsoft):
 
 
 # --- ACS resources, assignments, syncs, access check ----------------------------------------
-@pytest.fixture
-def acs_resource(db, microsoft_env, cloudsim_clean):
-    from assignments.models import AcsResource
-
-    return AcsResource.objects.create(
-        name=ids.CONTOSO_ACS,
-        endpoint=cloudsim_clean.acs_resources[ids.CONTOSO_ACS]["endpoint"],
-        key_env_var="ACS_DEMO_ACCESS_KEY",
-    )
-
-
 def test_resources_read_and_test_connection(api, acs_resource):
     listed = api.get("/api/v1/acs-resources/").json()["results"]
     assert [r["name"] for r in listed] == [ids.CONTOSO_ACS]
@@ -256,21 +245,8 @@ def test_sync_now_and_its_run(api, offline_resource):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_access_check_gives_the_pages_explanation_as_data(
-    api, acs_resource, fabrikam, cloudsim_clean, settings
-):
-    from tests.assignments.conftest import sync_now
-
-    cloudsim_clean.admin("POST", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
-    Assignment.objects.create(
-        resource=acs_resource,
-        tenant=fabrikam,
-        principal_type="group",
-        object_id=ids.FABRIKAM_SALES_GROUP,
-        display_name="Sales",
-        client_ids=[settings.ENTRA_CLIENT_ID],
-    )
-    assert sync_now(acs_resource).created == 1
+def test_access_check_gives_the_pages_explanation_as_data(api, sales_assigned, fabrikam):
+    acs_resource = sales_assigned
     query = {"resource": acs_resource.pk, "tenant": fabrikam.pk}
     yes = api.get("/api/v1/access-check/", {**query, "user": "adele@fabrikam.example"}).json()
     assert yes["has_access"] is True and yes["user_name"]

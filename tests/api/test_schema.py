@@ -21,10 +21,8 @@ from schemathesis.checks import (
 )
 
 from api.models import Scope
-from assignments.models import AcsResource, Assignment
-from cloudsim import ids
-from portal.models import Role, User
-from tenants.models import ConsentLink, CustomerGroup, CustomerTenant, TenantStatus
+from assignments.models import Assignment
+from tenants.models import ConsentLink
 from tests.api.conftest import token_for
 
 MAX_EXAMPLES = 15
@@ -41,7 +39,7 @@ CHECKS = [
 
 
 @pytest.fixture
-def arranged(db, settings, microsoft):
+def arranged(settings, microsoft, admin_user, fabrikam, acs_resource):
     """An admin's write token and a little of everything for the paths' ids to find; Entra ID,
     Graph and ACS are cloudsim's."""
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]  # schemathesis's WSGI host
@@ -49,20 +47,8 @@ def arranged(db, settings, microsoft):
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"api": "100000/min"},
     }
-    admin = User.objects.create_user(email="dana@contoso.example", role=Role.ADMIN)
-    fabrikam = CustomerTenant.objects.create(
-        tenant_id=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam", status=TenantStatus.VERIFIED
-    )
-    CustomerGroup.objects.create(
-        tenant=fabrikam, object_id=ids.FABRIKAM_SALES_GROUP, display_name="Sales"
-    )
-    resource = AcsResource.objects.create(
-        name=ids.CONTOSO_ACS,
-        endpoint=microsoft.acs_resources[ids.CONTOSO_ACS]["endpoint"],
-        key_env_var="ACS_DEMO_ACCESS_KEY",
-    )
     Assignment.objects.create(
-        resource=resource,
+        resource=acs_resource,
         tenant=fabrikam,
         principal_type="tenant",
         object_id=fabrikam.tenant_id,
@@ -71,9 +57,9 @@ def arranged(db, settings, microsoft):
     from audit.services import Actor
     from tenants import services
 
-    services.issue_consent_link(actor=Actor.operator(admin), tenant=fabrikam)
+    services.issue_consent_link(actor=Actor.operator(admin_user), tenant=fabrikam)
     assert ConsentLink.objects.exists()
-    return {"Authorization": f"Bearer {token_for(admin, Scope.WRITE)}"}
+    return {"Authorization": f"Bearer {token_for(admin_user, Scope.WRITE)}"}
 
 
 @pytest.fixture
