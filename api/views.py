@@ -498,6 +498,7 @@ class AccessCheckViewSet(ApiViewSet):
         parameters=[s.AccessQuerySerializer],
         responses={200: s.AccessReportSerializer, **ERRORS},
         summary="Can this user get an ACS token on this resource? The page's explanation",
+        operation_id="access_check",
     )
     def list(self, request):
         data = _valid(s.AccessQuerySerializer, request.query_params)
@@ -552,6 +553,7 @@ class AuditEventViewSet(ApiViewSet):
         ],
         responses={200: s.AuditPageSerializer, **ERRORS},
         summary="Audit events, newest first, in keyset pages",
+        operation_id="audit_events_list",
     )
     def list(self, request):
         flt = self._filter()

@@ -110,3 +110,16 @@ def test_every_operation_conforms(api_schema, arranged, method, path):
         case.call_and_validate(headers=arranged, checks=CHECKS)
 
     conforms()
+
+
+def test_the_document_is_valid_openapi_3_1_without_warnings(tmp_path):
+    import json
+
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.json"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    document = json.loads(out.read_text())
+    assert document["openapi"] == "3.1.0"
+    ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids)) >= 30
