@@ -118,7 +118,15 @@ def test_the_document_is_valid_openapi_3_1_without_warnings(tmp_path):
     from django.core.management import call_command
 
     out = tmp_path / "schema.json"
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    call_command(
+        "spectacular",
+        "--validate",
+        "--fail-on-warn",
+        "--format",
+        "openapi-json",
+        "--file",
+        str(out),
+    )
     document = json.loads(out.read_text())
     assert document["openapi"] == "3.1.0"
     ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
