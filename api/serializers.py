@@ -232,7 +232,6 @@ class AssignmentUpdateSerializer(serializers.Serializer):
         required=False,
         help_text="Empty: the operator app.",
     )
-    override = serializers.BooleanField(required=False, default=False)
 
 
 class BulkRemoveItemSerializer(serializers.Serializer):

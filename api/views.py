@@ -444,15 +444,8 @@ class AssignmentViewSet(mixins.ListModelMixin, ApiViewSet):
             current = _locked(Assignment.objects.select_related("tenant", "resource"), pk)
             self.check_if_match(current)
             clients = data.get("client_ids", current.client_ids)
-            assignment = assignment_services.add_assignment(
-                actor=actor(request),
-                resource=current.resource,
-                tenant=current.tenant,
-                principal_type=current.principal_type,
-                object_id=str(current.object_id),
-                display_name=current.display_name,
-                client_ids=[str(c) for c in clients],
-                override=data["override"] or current.override_unverified,
+            assignment = assignment_services.update_assignment(
+                actor=actor(request), assignment=current, client_ids=[str(c) for c in clients]
             )
         return self.tagged(assignment)
 

@@ -64,3 +64,11 @@ def queued_tasks(monkeypatch) -> list[dict]:
     monkeypatch.setattr(run_sync, "apply_async", lambda *a, **kwargs: sent.append(kwargs))
     monkeypatch.setattr(verify_tenant, "delay", lambda *a, **kw: sent.append({"verify": a}))
     return sent
+
+
+@pytest.fixture(autouse=True)
+def operator_app(settings):
+    """The operator app's client id (assignments default to it), whether or not an earlier
+    test pointed the settings at cloudsim."""
+    if not settings.ENTRA_CLIENT_ID:
+        settings.ENTRA_CLIENT_ID = "0a0a0a0a-0000-4000-8000-00000000c1d0"
