@@ -188,3 +188,22 @@ def test_the_command_line_issues_a_token_printed_once(operator_user):
     assert token.owner == operator_user and token.scope == "write" and token.created_by is None
     event = AuditEvent.objects.get(action=Action.API_TOKEN_CREATED)
     assert event.actor_type == "system" and secret not in str(event.details)
+
+
+def test_a_session_writes_only_with_the_csrf_token(operator_user):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(operator_user)
+    assert browser.get("/api/v1/tenants/").status_code == 200
+    refused = browser.post("/api/v1/tenants/", NEW_TENANT, content_type="application/json")
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    assert not CustomerTenant.objects.exists()
+    browser.get("/api/tokens/")  # any page sets the CSRF cookie
+    csrf = browser.cookies["csrftoken"].value
+    made = browser.post(
+        "/api/v1/tenants/", NEW_TENANT, content_type="application/json", HTTP_X_CSRFTOKEN=csrf
+    )
+    assert made.status_code == 201
+    event = AuditEvent.objects.get(action=Action.TENANT_CREATED)
+    assert event.actor == operator_user and "api_access" not in event.details
