@@ -30,6 +30,7 @@ class Action(models.TextChoices):
     CONSENT_LINK_EMAILED = "consent.link_emailed", "Consent link emailed"
     CONSENT_LINK_REVOKED = "consent.link_revoked", "Consent link revoked"
     CONSENT_LINK_OPENED = "consent.link_opened", "Consent link opened"
+    CONSENT_LINK_REQUESTED = "consent.link_requested", "New consent link requested"
     CONSENT_REDIRECTED = "consent.redirected", "Customer admin sent to Microsoft"
     CONSENT_GRANTED = "consent.granted", "Admin consent granted"
     CONSENT_DECLINED = "consent.declined", "Admin consent declined"

@@ -61,6 +61,19 @@ def _sync_counts(details: dict[str, Any]) -> str:
     )
 
 
+_REQUEST_REASONS = {
+    "expired": "The link expired",
+    "revoked": "The link was withdrawn",
+    "other_tenant": "Consent came back from another organization",
+    "failed": "Consent failed",
+}
+
+
+def _link_request(details: dict[str, Any]) -> str:
+    reason = _REQUEST_REASONS.get(str(details.get("reason") or ""), "")
+    return f"{reason}; the customer admin asks for a new one." if reason else ""
+
+
 def _days(details: dict[str, Any]) -> str:
     days = details.get("days_left")
     return f"{days} day(s) left." if days is not None else ""
@@ -103,6 +116,12 @@ KINDS: dict[str, Kind] = {
             cause=_sync_counts,
         ),
         Kind("link.opened", "Consent link opened", frozenset({Action.CONSENT_LINK_OPENED})),
+        Kind(
+            "link.requested",
+            "New consent link requested",
+            frozenset({Action.CONSENT_LINK_REQUESTED}),
+            cause=_link_request,
+        ),
         Kind(
             "link.expiring",
             "Consent link expiring unanswered",

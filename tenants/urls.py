@@ -20,6 +20,7 @@ urlpatterns = [
     path("tenants/<id:pk>/groups/add/", views.group_add, name="group_add"),
     path("tenants/<id:pk>/groups/<id:group_pk>/remove/", views.group_remove, name="group_remove"),
     path("consent/callback/", consent_views.consent_callback, name="consent_callback"),
+    path("consent/new-link/", consent_views.request_link, name="consent_request_link"),
     path("consent/test/", consent_views.user_test_start, name="user_test_start"),
     path("consent/test/callback/", consent_views.user_test_callback, name="user_test_callback"),
     path("consent/<str:token>/", consent_views.consent_landing, name="consent_landing"),
