@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import ngettext
+
 from audit.actions import Action
 
 PAYLOAD_VERSION = "v1"
@@ -76,7 +78,9 @@ def _link_request(details: dict[str, Any]) -> str:
 
 def _days(details: dict[str, Any]) -> str:
     days = details.get("days_left")
-    return f"{days} day(s) left." if days is not None else ""
+    if days is None:
+        return ""
+    return ngettext("%(days)s day left.", "%(days)s days left.", int(days)) % {"days": days}
 
 
 KINDS: dict[str, Kind] = {

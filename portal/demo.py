@@ -68,6 +68,8 @@ def demo_environment(environ: Mapping[str, str], host: str, port: str) -> dict[s
     env.setdefault("DJANGO_DEBUG", "False")
     env.setdefault("PORTAL_BASE_URL", f"http://{host}:{port}")
     env.setdefault("CLOUDSIM_MODE", "True")
+    # The contact the customer admin's dead ends name (README "Running the demo").
+    env.setdefault("PORTAL_SUPPORT_EMAIL", "onboarding@contoso.example")
     return env
 
 
