@@ -251,6 +251,17 @@ def _refused_callback(request, params: dict[str, str], message: str) -> HttpResp
     return _quiet(_page(request, "tenants/consent_refused.html", context, status=400))
 
 
+# Failures the admin fixes on their side and then opens the same link again: no new link needed.
+SAME_LINK_AGAIN = {"AADSTS650052", "AADSTS50020", "AADSTS50034", "AADSTS90008"}
+
+
+def _operator_must_act(result: services.CallbackResult) -> bool:
+    """A failed consent whose remedy is the operator's (a new or another link, their app)."""
+    if result.outcome != ConsentOutcome.ERROR or result.explanation is None:
+        return False
+    return result.explanation.code not in SAME_LINK_AGAIN
+
+
 @public
 @never_cache
 @require_http_methods(["GET"])
@@ -283,7 +294,7 @@ def consent_callback(request):
             "operator": settings.OPERATOR_NAME,
             "tenant_name": result.tenant.display_name or result.tenant.primary_domain,
             "test_ticket": user_test.ticket_for(result.link) if granted else "",
-            **(_help(result.link, "failed") if not (granted or declined) else _help()),
+            **(_help(result.link, "failed") if _operator_must_act(result) else _help()),
         },
     )
 

@@ -253,3 +253,25 @@ def test_an_answer_from_another_organization_without_consent_says_nothing_change
     ).content.decode()
     assert "No consent was given" in page and "Nothing was changed" in page
     assert "recorded that consent" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "code, offers_request",
+    [("AADSTS650052", False), ("AADSTS50020", False), ("AADSTS900144", True)],
+)
+def test_a_failed_consent_offers_a_new_link_only_when_the_operator_must_act(
+    client, two_customers, contact, code, offers_request
+):
+    fab_link, _ = two_customers
+    state = parse_qs(urlsplit(client.post(f"/consent/{fab_link.token}/")["Location"]).query)
+    page = client.get(
+        "/consent/callback/",
+        {"error": "invalid_request", "error_description": f"{code}: …", "state": state["state"]},
+    ).content.decode()
+    assert "onboarding@contoso.example" in page
+    assert ('name="ref"' in page) is offers_request
+    if offers_request:
+        client.post("/consent/new-link/", {"ref": _request_form(page)})
+        event = AuditEvent.objects.get(action=Action.CONSENT_LINK_REQUESTED)
+        assert event.details["reason"] == "failed"
