@@ -20,6 +20,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
@@ -71,7 +72,7 @@ def _page(request, template: str, context: dict[str, Any], status: int = 200) ->
 
 def _quiet(response: HttpResponse) -> HttpResponse:
     """Keep Django from logging the request path (it holds the token) for 4xx answers."""
-    response._has_been_logged = True
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
@@ -92,7 +93,7 @@ def _limited(request, scope: str) -> HttpResponse | None:
     return _quiet(response)
 
 
-def _consent_scopes() -> list[tuple[str, str]]:
+def _consent_scopes() -> list[tuple[str, str | Promise]]:
     return [
         (
             "VoIP",
