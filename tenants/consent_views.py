@@ -310,21 +310,13 @@ def request_link(request):
         return limited
     found = link_requests.read_ref(request.POST.get("ref", ""))
     if found is None:
-        return _quiet(
-            _page(
-                request,
-                "tenants/consent_refused.html",
-                {
-                    "title": _("This request could not be sent"),
-                    "message": _(
-                        "The request does not come from a page of this portal, or that page "
-                        "is too old. Open the consent link you received again."
-                    ),
-                    "nothing_changed": True,
-                    **_help(),
-                },
-                status=400,
-            )
+        return _refused(
+            request,
+            _(
+                "The request does not come from a page of this portal, or that page is too "
+                "old. Open the consent link you received again."
+            ),
+            title=_("This request could not be sent"),
         )
     link, reason = found
     sent = link_requests.request_new_link(link=link, reason=reason, ip=client_ip(request))
@@ -395,13 +387,14 @@ def user_test_callback(request):
     )
 
 
-def _refused(request, message: str) -> HttpResponse:
+def _refused(request, message: str | Promise, title: str | Promise = "") -> HttpResponse:
+    """A refusal that changed nothing (a user test by default), with the operator's contact."""
     return _quiet(
         _page(
             request,
             "tenants/consent_refused.html",
             {
-                "title": _("The user test could not run"),
+                "title": title or _("The user test could not run"),
                 "message": message,
                 "nothing_changed": True,
                 **_help(),
