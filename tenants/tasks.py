@@ -35,16 +35,33 @@ def verify_tenant(tenant_pk: int, trigger: str = "manual", attempt: int = 0) -> 
 @shared_task(name="tenants.tasks.verify_all_tenants")
 def verify_all_tenants() -> int:
     """Beat: queue a periodic check of every tenant that has consented, except those still
-    queued from an earlier sweep or checked by one within the interval (portal/sweeps.py).
-    Returns how many were queued."""
+    queued from an earlier sweep or checked within the interval (by any trigger); nothing while
+    the previous sweep's checks have not all started (portal/sweeps.py). Returns how many were
+    queued."""
+    from django.utils import timezone
+
     from tenants.models import CheckTrigger, CustomerTenant
     from tenants.services import CONSENTING
 
-    pks = CustomerTenant.objects.filter(status__in=CONSENTING).values_list("pk", flat=True)
-    due = [pk for pk in pks if sweeps.claim("verify", pk, interval=_verify_interval())]
-    for pk in due:
-        verify_tenant.delay(pk, CheckTrigger.PERIODIC)
-    return len(due)
+    interval = _verify_interval()
+    if not sweeps.begin("verify", interval=interval):
+        return 0
+    try:
+        checked_since = timezone.now() - sweeps.done_within(interval)
+        pks = (
+            CustomerTenant.objects.filter(status__in=CONSENTING)
+            .exclude(last_verified_at__gte=checked_since)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        due = 0
+        for pk in list(pks):
+            if sweeps.claim("verify", pk, interval=interval):
+                verify_tenant.delay(pk, CheckTrigger.PERIODIC)
+                due += 1
+    finally:
+        sweeps.finish("verify")
+    return due
 
 
 def _verify_interval() -> timedelta:
