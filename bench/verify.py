@@ -351,8 +351,9 @@ def report(n: int, latency: float, concurrency: int, first: dict, second: dict) 
             f" in {run['queue_s']:.2f} s; beat again mid-sweep queued {run['again']}"
         )
         print(
-            f"         calls/tenant {run['calls_per_tenant']:.2f} (Graph {run['graph_per_tenant']:.2f},"
-            f" the rest login); bound N x calls x latency / W = {bound:.1f} s;"
+            f"         calls/tenant {run['calls_per_tenant']:.2f}"
+            f" (Graph {run['graph_per_tenant']:.2f}, the rest login);"
+            f" bound N x calls x latency / W = {bound:.1f} s;"
             f" ratio {run['wall'] / bound if bound else float('nan'):.2f}"
         )
         print(
