@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-box", type=float, default=300.0, help="seconds per sweep at most")
     parser.add_argument("--clicks", type=int, default=3, help='"Verify now" clicks per sweep')
     parser.add_argument("--quick", action="store_true", help="200 tenants, workers 1,2")
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.quick:
         args.tenants, args.workers = min(args.tenants, 200), "1,2"
@@ -336,6 +337,15 @@ def main(argv: list[str] | None = None) -> int:
         cs.stop()
         app.close()
     summary(n, latency, results)
+    if args.json:
+        figures = [
+            {
+                "workers": w,
+                **{k: {**r, "depth_series": None} for k, r in (("first", f), ("second", s))},
+            }
+            for w, f, s in results
+        ]
+        Path(args.json).write_text(json.dumps({"tenants": n, "runs": figures}, default=str))
     print(f"(logs and state in {tmp})")
     return 0
 
