@@ -204,7 +204,6 @@ def main(argv: list[str] | None = None) -> int:
 
     call_command("migrate", verbosity=0)
     broker = redis.Redis.from_url(redis_url)
-    broker.flushdb()
     CustomerTenant.objects.bulk_create(
         (
             CustomerTenant(
@@ -317,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     log_dir.mkdir()
     try:
         for concurrency in workers:
+            broker.flushdb()  # no queue, mark or shared token left by the previous worker count
             periodic = Worker("worker-periodic", concurrency, env, log_dir / f"p{concurrency}.log")
             interactive = Worker("worker-interactive", 1, env, log_dir / f"i{concurrency}.log")
             try:

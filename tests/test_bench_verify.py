@@ -24,7 +24,7 @@ def test_the_verify_benchmark_runs_a_small_sweep_twice(tmp_path):
     try:
         out = tmp_path / "figures.json"
         run = subprocess.run(
-            [sys.executable, "bench/verify.py", "--tenants", "20", "--workers", "1",
+            [sys.executable, "bench/verify.py", "--tenants", "20", "--workers", "2",
              "--clicks", "1", "--latency-ms", "20", "--json", str(out)],
             cwd=BASE, env={**os.environ, "REDIS_URL": redis.url}, capture_output=True,
             text=True, timeout=240,
@@ -42,4 +42,4 @@ def test_the_verify_benchmark_runs_a_small_sweep_twice(tmp_path):
         assert all(c is not None and c < 5 for c in sweep["clicks"])
         assert not sweep["failed"], sweep["failed"]
     assert first["tokens"] >= 20  # one per tenant the first time
-    assert second["tokens"] < first["tokens"] / 4  # shared between the worker's processes
+    assert second["tokens"] < first["tokens"] / 4  # shared by the 2 processes (else about 1/2)
