@@ -29,7 +29,7 @@ def sync_all_resources() -> int:
 
     from assignments.models import AcsResource, SyncRun, SyncStatus
     from assignments.services import queue_periodic_syncs
-    from portal import sweeps
+    from portal import metrics, sweeps
 
     interval = timedelta(minutes=settings.SYNC_INTERVAL_MINUTES)
     if not sweeps.begin("sync", interval=interval):
@@ -40,6 +40,9 @@ def sync_all_resources() -> int:
         busy = runs.filter(status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING])
         recent = runs.filter(finished_at__gte=synced_since)
         due = AcsResource.objects.exclude(Exists(busy)).exclude(Exists(recent))
-        return queue_periodic_syncs(due)
+        queued = queue_periodic_syncs(due)
     finally:
         sweeps.finish("sync")
+    enabled = AcsResource.objects.filter(enabled=True).count()
+    metrics.sweep_items("sync", queued=queued, skipped=enabled - queued)
+    return queued

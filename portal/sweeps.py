@@ -23,6 +23,8 @@ from datetime import timedelta
 
 from django.core.cache import cache
 
+from portal import metrics
+
 logger = logging.getLogger(__name__)
 
 # A queued mark outlives a lost message by at most this much (the item is then queued again).
@@ -54,7 +56,9 @@ def begin(sweep: str, *, interval: timedelta) -> bool:
     timeout = _queued_timeout(interval)
     if not cache.add(running, 1, timeout=timeout):
         logger.info("Sweep %s skipped: the previous one is still going", sweep)
+        metrics.sweep_ran(sweep, ran=False)
         return False
+    metrics.sweep_ran(sweep, ran=True)
     # The sweep's own hold: items that start while it is still queueing cannot end it.
     cache.set(outstanding, 1, timeout=timeout)
     return True

@@ -8,7 +8,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from portal import sweeps
+from portal import metrics, sweeps
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ def verify_all_tenants() -> int:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
+        consented = CustomerTenant.objects.filter(status__in=CONSENTING).count()
         due = 0
         for pk in list(pks):
             if sweeps.claim("verify", pk, interval=interval):
@@ -61,6 +62,7 @@ def verify_all_tenants() -> int:
                 due += 1
     finally:
         sweeps.finish("verify")
+    metrics.sweep_items("verify", queued=due, skipped=consented - due)
     return due
 
 
