@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import ssl
 import statistics
 import subprocess
 import sys
@@ -44,49 +43,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 BASE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE))
+sys.path.insert(0, str(BASE / "bench"))
 
-
-class CloudSim:
-    """``python -m cloudsim`` on free ports with a scenario and faults, driven by its admin API."""
-
-    def __init__(self, data_dir: Path, scenario: str, faults: list[str]) -> None:
-        self.data_dir = data_dir
-        flags = [f"--fault={fault}" for fault in faults]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cloudsim", "--port", "0", "--reset", "--data-dir",
-             str(data_dir), "--scenario", scenario, *flags],
-            cwd=BASE, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        endpoints = data_dir / "endpoints.json"
-        deadline = time.monotonic() + 300
-        while not endpoints.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("cloudsim did not start")
-            time.sleep(0.2)
-        time.sleep(0.3)  # the file is written once every listener is up
-        self.endpoints = json.loads(endpoints.read_text())
-        self._ssl = ssl.create_default_context(cafile=self.endpoints["ca_file"])
-
-    def admin(self, method: str, path: str, body: dict | None = None) -> dict:
-        import urllib.request
-
-        request = urllib.request.Request(
-            self.endpoints["admin_url"] + path,
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, context=self._ssl, timeout=60) as response:
-            raw = response.read()
-        return json.loads(raw) if raw else {}
-
-    def portal_env(self) -> dict[str, str]:
-        text = (self.data_dir / "portal.env").read_text()
-        return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=20)
+from sync import CloudSimProcess  # noqa: E402  (bench/sync.py: cloudsim as its own process)
 
 
 def fresh_database(url: str) -> str:
@@ -170,10 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     n, latency = args.tenants, args.latency_ms / 1000
     tmp = Path(tempfile.mkdtemp(prefix="bench-verify-"))
     started = time.perf_counter()
-    cs = CloudSim(
+    cs = CloudSimProcess(
         tmp / "cloudsim",
-        f"consented-{n}",
-        [f"login:latency:1:{args.latency_ms}", f"graph:latency:1:{args.latency_ms}"],
+        f"--scenario=consented-{n}",
+        f"--fault=login:latency:1:{args.latency_ms}",
+        f"--fault=graph:latency:1:{args.latency_ms}",
     )
     print(f"cloudsim: {n} consented tenants generated in {time.perf_counter() - started:.1f} s")
     env = {
