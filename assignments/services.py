@@ -205,10 +205,13 @@ def request_sync(*, actor: Actor, resource: AcsResource, trigger: str = "manual"
     return run
 
 
-def queue_periodic_syncs() -> int:
-    """Beat: a periodic run for each enabled resource without one queued. Returns how many."""
+def queue_periodic_syncs(resources=None) -> int:
+    """Beat: a periodic run for each enabled resource (of ``resources``, default all) without
+    one queued. Returns how many."""
     count = 0
-    for resource in AcsResource.objects.filter(enabled=True):
+    for resource in (resources if resources is not None else AcsResource.objects).filter(
+        enabled=True
+    ):
         with transaction.atomic():
             run, created = _queue_sync(resource=resource, trigger="periodic")
             if created:

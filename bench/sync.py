@@ -50,11 +50,12 @@ def setup_django(var_dir: str) -> None:
 class CloudSimProcess:
     """``python -m cloudsim`` on free ports, driven through its admin API."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *options: str) -> None:
+        """``options``: more of cloudsim's command-line options (``--scenario``, ``--fault``)."""
         self.data_dir = data_dir
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cloudsim", "--port", "0", "--reset",
-             "--data-dir", str(data_dir)],
+             "--data-dir", str(data_dir), *options],
             cwd=BASE, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         )  # fmt: skip
         endpoints = data_dir / "endpoints.json"

@@ -8,7 +8,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from portal import sweeps
+from portal import metrics, sweeps
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +35,35 @@ def verify_tenant(tenant_pk: int, trigger: str = "manual", attempt: int = 0) -> 
 @shared_task(name="tenants.tasks.verify_all_tenants")
 def verify_all_tenants() -> int:
     """Beat: queue a periodic check of every tenant that has consented, except those still
-    queued from an earlier sweep or checked by one within the interval (portal/sweeps.py).
-    Returns how many were queued."""
+    queued from an earlier sweep or checked within the interval (by any trigger); nothing while
+    the previous sweep's checks have not all started (portal/sweeps.py). Returns how many were
+    queued."""
+    from django.utils import timezone
+
     from tenants.models import CheckTrigger, CustomerTenant
     from tenants.services import CONSENTING
 
-    pks = CustomerTenant.objects.filter(status__in=CONSENTING).values_list("pk", flat=True)
-    due = [pk for pk in pks if sweeps.claim("verify", pk, interval=_verify_interval())]
-    for pk in due:
-        verify_tenant.delay(pk, CheckTrigger.PERIODIC)
-    return len(due)
+    interval = _verify_interval()
+    if not sweeps.begin("verify", interval=interval):
+        return 0
+    try:
+        checked_since = timezone.now() - sweeps.done_within(interval)
+        pks = (
+            CustomerTenant.objects.filter(status__in=CONSENTING)
+            .exclude(last_verified_at__gte=checked_since)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        consented = CustomerTenant.objects.filter(status__in=CONSENTING).count()
+        due = 0
+        for pk in list(pks):
+            if sweeps.claim("verify", pk, interval=interval):
+                verify_tenant.delay(pk, CheckTrigger.PERIODIC)
+                due += 1
+    finally:
+        sweeps.finish("verify")
+    metrics.sweep_items("verify", queued=due, skipped=consented - due)
+    return due
 
 
 def _verify_interval() -> timedelta:
