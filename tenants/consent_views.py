@@ -33,7 +33,8 @@ UNAVAILABLE = {
 
 def _quiet(response: HttpResponse) -> HttpResponse:
     """Keep Django from logging the request path (it holds the token) for 4xx answers."""
-    response._has_been_logged = True
+    # Django's private flag, read by django.utils.log.log_response; absent from django-stubs.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
