@@ -44,7 +44,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
@@ -190,7 +190,7 @@ class HmacAuth(httpx.Auth):
     def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
         return "HmacAuth(<key hidden>)"
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers.update(
             hmac_headers(
                 method=request.method,
@@ -219,7 +219,7 @@ class BearerAuth(httpx.Auth):
     def __repr__(self) -> str:
         return "BearerAuth(<token hidden>)"
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         url = request.url
         port = "" if url.port in (None, 443) else f":{url.port}"
         if url.scheme != "https" or f"https://{url.host}{port}".lower() != self._origin:
@@ -438,7 +438,7 @@ class AcsClient:
             with self._count_lock:
                 self.requests_sent += 1
             try:
-                kwargs = {"auth": auth} if auth is not None else {}
+                kwargs: dict[str, Any] = {"auth": auth} if auth is not None else {}
                 response = self._http.request(
                     method, url, content=content, headers=headers, **kwargs
                 )

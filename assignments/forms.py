@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from django import forms
 
@@ -93,7 +94,7 @@ class AssignmentForm(forms.Form):
 
     def __init__(self, *args, tenant: CustomerTenant | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["tenant"].queryset = _tenants()
+        cast(forms.ModelChoiceField, self.fields["tenant"]).queryset = _tenants()
         if tenant is not None:
             self.fields["tenant"].initial = tenant.pk
             groups = [("", "— choose a group —")] + [

@@ -164,6 +164,7 @@ def apply_import(
         for row in preview.rows:
             if row.action == "unchanged":
                 continue
+            assert row.principal is not None and row.tenant is not None  # set by _validate_row
             Assignment.objects.update_or_create(
                 resource=resource,
                 object_id=row.principal.object_id,

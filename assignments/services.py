@@ -485,7 +485,11 @@ def remove_assignment(*, actor: Actor, assignment: Assignment) -> Assignment:
 # --- drift --------------------------------------------------------------------------------
 def adopt_drift(*, actor: Actor, entry: DriftEntry) -> Assignment:
     """Take a remote assignment the portal did not make under its management, as it is."""
-    tenant = CustomerTenant.objects.filter(tenant_id=entry.tenant_id or None).first()
+    tenant = (
+        CustomerTenant.objects.filter(tenant_id=entry.tenant_id).first()
+        if entry.tenant_id
+        else None
+    )
     if tenant is None:
         raise AssignmentError(
             f"Register tenant {entry.tenant_id or '(none)'} in the portal before adopting this."

@@ -12,7 +12,7 @@ from audit.models import ActorType
 from audit.selectors import EventFilter
 
 
-def _action_choices() -> list[tuple[str, str]]:
+def _action_choices() -> list[tuple[str, str] | tuple[str, list[tuple[str, str]]]]:
     groups = sorted({value.split(".")[0] for value in Action.values})
     return [
         ("", "Any action"),

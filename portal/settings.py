@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
@@ -188,6 +189,7 @@ CELERY_RESULT_BACKEND = env.str(
     "CELERY_RESULT_BACKEND",
     default=REDIS_URL or f"file://{(CELERY_BROKER_DIR / 'results').as_posix()}",
 )
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any]
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),

@@ -72,6 +72,7 @@ def _page(request, template: str, context: dict[str, Any], status: int = 200) ->
 
 def _quiet(response: HttpResponse) -> HttpResponse:
     """Keep Django from logging the request path (it holds the token) for 4xx answers."""
+    # Django's private flag, read by django.utils.log.log_response; absent from django-stubs.
     response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -171,7 +171,7 @@ async def _all_pages(builder: Any, first: Callable[[], Awaitable[Any]], *, what:
         next_link = page.odata_next_link
         if not next_link:
             return items
-        page = await _retrying(lambda link=next_link: builder.with_url(link).get(), what=what)
+        page = await _retrying(builder.with_url(next_link).get, what=what)
         items.extend(page.value or [])
     raise GraphError(f"Graph {what}: more than {MAX_PAGES} pages", permanent=True)
 
@@ -199,7 +199,7 @@ def _run(tenant_id: str, work: Callable[[GraphServiceClient], Awaitable[T]]) -> 
     return _run_coroutine(main)
 
 
-def _run_coroutine(main: Callable[[], Awaitable[T]]) -> T:
+def _run_coroutine(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """``asyncio.run`` here, or on a helper thread when this thread already runs an event loop
     (an async view, a test driving a browser): callers stay synchronous either way."""
     try:

@@ -9,6 +9,8 @@ never logged; only the outcome is kept and audited (``services.record_user_test`
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -86,7 +88,12 @@ def finish(
             detail=f"Microsoft did not sign the user in: {error.message} (code {error.code}).",
         )
     who = sign_in.upn or sign_in.oid
-    common = {"link": link, "ip": ip, "user_upn": sign_in.upn, "user_oid": sign_in.oid}
+    common: dict[str, Any] = {
+        "link": link,
+        "ip": ip,
+        "user_upn": sign_in.upn,
+        "user_oid": sign_in.oid,
+    }
     if sign_in.tid.lower() != str(tenant.tenant_id) or "VoIP" not in {
         s.rpartition("/")[2] for s in sign_in.scopes
     }:
