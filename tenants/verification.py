@@ -169,6 +169,8 @@ class Check:
         self, ok: bool, detail: str, remedy: str | None = None, *, cause: str = "", key: str = ""
     ) -> dict:
         found = finding(key or self.key, ok, detail, self.remedy if remedy is None else remedy)
+        if ok and remedy:  # a passing check with advice (a warning) keeps its remedy
+            found["remedy"] = remedy
         if cause and not ok:
             found["cause"] = cause
         return found
@@ -868,25 +870,26 @@ def _home_credentials(probe: Probe) -> list[dict]:
     out = []
     for credential in read_credentials():
         what = "client secret" if credential.kind == "password" else "certificate"
-        name = f"{what} {credential.display_name or credential.key_id}"
+        name = credential.display_name or credential.key_id
         left = days_left(credential, now)
         if left is None:
-            out.append(c.finding(True, f"The {name} has no end date.", key=c.key))
+            out.append(c.finding(True, f"The {what} ({name}) has no end date."))
         elif left <= 0:
-            out.append(c.finding(False, f"The {name} expired on {credential.end:%Y-%m-%d}."))
+            out.append(
+                c.finding(False, f"The {what} expired on {credential.end:%Y-%m-%d} ({name}).")
+            )
         elif left <= max(settings.CREDENTIAL_EXPIRY_WARN_DAYS, default=30):
             warn = c.finding(
                 True,
-                f"The {name} expires in {left} day{'s' if left != 1 else ''} "
-                f"({credential.end:%Y-%m-%d}).",
+                f"The {what} expires in {left} day{'s' if left != 1 else ''} "
+                f"({name}, ends {credential.end:%Y-%m-%d}).",
+                c.remedy,
             )
             warn["warning"] = True
             out.append(warn)
         else:
             out.append(
-                c.finding(
-                    True, f"The {name} is valid until {credential.end:%Y-%m-%d} ({left} days)."
-                )
+                c.finding(True, f"The {what} is valid until {credential.end:%Y-%m-%d} ({name}).")
             )
     if not out:
         out.append(c.finding(False, "The operator app has no client secret or certificate."))

@@ -365,6 +365,7 @@ def preflight(request):
         {
             "findings": findings,
             "all_ok": bool(findings) and all(f["ok"] for f in findings),
+            "warnings": sum(1 for f in findings if f.get("warning")),
             "acs_missing": acs_missing,
             "callback_url": services.callback_url(),
         },
