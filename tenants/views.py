@@ -193,7 +193,8 @@ def tenant_verify(request, pk: int):
         )
         return redirect("tenants:detail", pk=tenant.pk)
     try:
-        verify_tenant.delay(tenant.pk, "manual")
+        actor = Actor.from_request(request)  # the audit event is the clicking operator's
+        verify_tenant.delay(tenant.pk, "manual", 0, request.user.pk, actor.ip)
     except Exception:  # no broker: check inline so the button still works
         verification.verify_consent(tenant=tenant, actor=Actor.from_request(request))
         messages.info(request, "Checked now (the task queue is unavailable).")
