@@ -17,7 +17,8 @@ from django.views.decorators.http import require_http_methods
 
 from audit.services import client_ip
 from portal.roles import public
-from tenants import aadsts, graph, ratelimit, services, user_test
+from tenants import aadsts, graph, ratelimit, user_test
+from tenants.actions import consent
 from tenants.models import ConsentLink, ConsentOutcome, VerificationLevel
 
 logger = logging.getLogger(__name__)
@@ -103,9 +104,9 @@ def consent_landing(request, token: str):
     ip = client_ip(request)
     try:
         if request.method == "POST":
-            return HttpResponseRedirect(services.start_admin_consent(token=token, ip=ip))
-        link = services.open_consent_link(token=token, ip=ip)
-    except services.LinkUnavailable as unavailable:
+            return HttpResponseRedirect(consent.start_admin_consent(token=token, ip=ip))
+        link = consent.open_consent_link(token=token, ip=ip)
+    except consent.LinkUnavailable as unavailable:
         return _quiet(
             render(
                 request,
@@ -140,8 +141,8 @@ def consent_callback(request):
         return limited
     params = {key: request.GET.get(key, "") for key in request.GET}
     try:
-        result = services.record_consent_callback(params=params, ip=client_ip(request))
-    except services.CallbackRejected as rejected:
+        result = consent.record_consent_callback(params=params, ip=client_ip(request))
+    except consent.CallbackRejected as rejected:
         logger.info("Consent callback refused: %s", rejected)
         return _quiet(
             render(

@@ -52,14 +52,26 @@ def verify_all_tenants() -> int:
     """Beat: queue a periodic check of every tenant that has consented, except those still
     queued from an earlier sweep or checked by one within the interval (portal/sweeps.py).
     Returns how many were queued."""
+    from tenants.lifecycle import CONSENTING
     from tenants.models import CheckTrigger, CustomerTenant
-    from tenants.services import CONSENTING
 
     pks = CustomerTenant.objects.filter(status__in=CONSENTING).values_list("pk", flat=True)
     due = [pk for pk in pks if sweeps.claim("verify", pk, interval=_verify_interval())]
     for pk in due:
         verify_tenant.delay(pk, CheckTrigger.PERIODIC)
     return len(due)
+
+
+def enqueue_verification(
+    tenant_pk: int, trigger: str, *, attempt: int = 0, countdown: int = 0
+) -> None:
+    """Queue a verification (call it on commit); a broker outage is logged, never raised."""
+    try:
+        verify_tenant.apply_async(
+            (tenant_pk, trigger, attempt), **({"countdown": countdown} if countdown else {})
+        )
+    except Exception:  # the broker being down must not break the customer admin's page
+        logger.exception("Could not enqueue verification of tenant %s", tenant_pk)
 
 
 def _verify_interval() -> timedelta:

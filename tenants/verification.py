@@ -19,6 +19,7 @@ from audit.actions import Action
 from audit.services import Actor, record_event
 from tenants import graph, lifecycle
 from tenants.aadsts import ACS_CLIENTS_SP_COMMAND
+from tenants.actions.consent import callback_url
 from tenants.lifecycle import Event
 from tenants.models import (
     CheckTrigger,
@@ -29,7 +30,7 @@ from tenants.models import (
     TenantStatus,
     VerificationLevel,
 )
-from tenants.services import callback_url, enqueue_verification
+from tenants.tasks import enqueue_verification
 
 logger = logging.getLogger(__name__)
 REQUIRED_SCOPES = ("VoIP",)

@@ -10,7 +10,8 @@ import pytest
 from audit.models import AuditEvent
 from cloudsim import ids
 from notifications.kinds import KINDS, kinds_of
-from tenants import graph, services, tasks
+from tenants import graph, tasks
+from tenants.actions import groups
 from tenants.models import CustomerTenant, TenantStatus
 from tenants.verification import CAUSES
 from tests.support.microsoft import consent
@@ -93,7 +94,7 @@ def verified(microsoft, client, actor, issued) -> CustomerTenant:
     """Fabrikam consented (deep), with the Sales group picked and assigned to ACS Clients."""
     consent(client, microsoft, issued.token, "admin@fabrikam.example")
     tenant = CustomerTenant.objects.get(pk=issued.link.tenant_id)
-    services.add_customer_group(actor=actor, tenant=tenant, object_id=SALES)
+    groups.add_customer_group(actor=actor, tenant=tenant, object_id=SALES)
     assert tasks.verify_tenant(tenant.pk, "manual")["ok"]
     tenant.refresh_from_db()
     assert tenant.status == TenantStatus.VERIFIED
