@@ -157,6 +157,7 @@ def tenant_offboard(request, pk: int):
         {
             "tenant": tenant,
             "left": left,
+            "left_count": len(left),
             "operator": settings.OPERATOR_NAME,
             "app_id": settings.ENTRA_CLIENT_ID,
         },
@@ -174,6 +175,24 @@ def tenant_status(request, pk: int):
             "fields": {"status": tenant.get_status_display()},
             "status": tenant.status,
             "check": latest,
+            "done": changed,
+            "reload": changed,
+        }
+    )
+
+
+@require_role()
+def offboarding_progress(request, pk: int):
+    """Polled by the offboarding page while it is in progress: the assignments still to remove;
+    the page reloads once that count or the status changes."""
+    tenant = get_object_or_404(CustomerTenant, pk=pk)
+    left = registration.offboarding_left(tenant)
+    changed = request.GET.get("status") != tenant.status or request.GET.get("left") != str(left)
+    return JsonResponse(
+        {
+            "fields": {"status": tenant.get_status_display(), "left": left},
+            "status": tenant.status,
+            "left": left,
             "done": changed,
             "reload": changed,
         }

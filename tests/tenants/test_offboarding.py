@@ -108,3 +108,36 @@ def test_a_leaving_tenant_gets_no_new_assignment_even_with_the_override(actor, f
             actor=actor, resource=resource, tenant=tenant, principal_type="tenant", override=True
         )
     assert not Assignment.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_offboarding_page_follows_its_progress_on_its_own(
+    operator_client, actor, issued, resource, microsoft, monkeypatch
+):
+    from assignments.tasks import run_sync
+
+    monkeypatch.setattr(run_sync, "apply_async", lambda **kwargs: None)
+    tenant = issued.link.tenant
+    CustomerTenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.VERIFIED)
+    tenant.refresh_from_db()
+    acs_services.add_assignment(
+        actor=actor, resource=resource, tenant=tenant, principal_type="tenant"
+    )
+    operator_client.post(f"/tenants/{tenant.pk}/offboard/", {"step": "start"})
+    page = operator_client.get(f"/tenants/{tenant.pk}/offboard/").content.decode()
+    poll = f"/tenants/{tenant.pk}/offboard/progress.json?status=offboarding&amp;left=1"
+    assert f'data-poll-url="{poll}"' in page
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
+    url = poll.replace("&amp;", "&")
+    assert operator_client.get(url).json() == {
+        "fields": {"status": "Offboarding", "left": 1},
+        "status": "offboarding",
+        "left": 1,
+        "done": False,
+        "reload": False,
+    }
+    _sync(resource)  # the assignment goes: the open page reloads into "none left"
+    assert operator_client.get(url).json()["reload"] is True
+    operator_client.post(f"/tenants/{tenant.pk}/offboard/", {"step": "finish"})
+    done = operator_client.get(f"/tenants/{tenant.pk}/offboard/").content.decode()
+    assert "data-poll-url" not in done and "http-equiv" not in done  # nothing left to follow
