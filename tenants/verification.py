@@ -384,7 +384,7 @@ def _operator_sp(probe: Probe) -> list[dict]:
     DEEP_CHECKS,
     "acs_clients_sp",
     "ACS Clients service principal",
-    "A tenant admin runs `" + ACS_CLIENTS_SP_COMMAND + "`, then opens a new consent link and "
+    "A tenant admin runs " + ACS_CLIENTS_SP_COMMAND + ", then opens a new consent link and "
     "accepts again.",
 )
 def _acs_clients_sp(probe: Probe) -> list[dict]:
@@ -734,7 +734,7 @@ def _home_token(probe: Probe) -> list[dict]:
     HOME_CHECKS,
     "acs_clients_sp",
     "ACS Clients service principal",
-    f"Create it with the button below, or run `{ACS_CLIENTS_SP_COMMAND}`.",
+    f"Create it with the button below, or run {ACS_CLIENTS_SP_COMMAND}.",
 )
 def _home_acs_clients(probe: Probe) -> list[dict]:
     sp = graph.find_service_principal(tenant_id=probe.tid, app_id=settings.ACS_CLIENTS_APP_ID)
