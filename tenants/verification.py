@@ -162,7 +162,7 @@ class Check:
     key: str
     label: str
     remedy: str
-    run: Callable[[Probe], list[dict]]
+    run: Callable[[Check, Probe], list[dict]]
     needs: tuple[str, ...] = ()
     stops: bool = False
 
@@ -177,6 +177,7 @@ class Check:
         return found
 
 
+CheckFn = Callable[[Check, Probe], list[dict]]
 STANDARD_CHECKS: list[Check] = []  # a standard consent: no Graph permission in the tenant
 DEEP_CHECKS: list[Check] = []  # a deep consent: Graph reads of the tenant
 HOME_CHECKS: list[Check] = []  # the home preflight: the operator app's registration
@@ -190,10 +191,11 @@ def check(
     *,
     needs: tuple[str, ...] = (),
     stops: bool = False,
-) -> Callable[[Callable[[Probe], list[dict]]], Callable[[Probe], list[dict]]]:
-    """Register the decorated function as a check of ``table`` (in definition order)."""
+) -> Callable[[CheckFn], CheckFn]:
+    """Register the decorated function as a check of ``table`` (in definition order). It is
+    called with its own Check (for ``finding``) and the run's Probe."""
 
-    def register(run: Callable[[Probe], list[dict]]) -> Callable[[Probe], list[dict]]:
+    def register(run: CheckFn) -> CheckFn:
         table.append(Check(key, label, remedy, run, needs, stops))
         return run
 
@@ -222,7 +224,7 @@ def run_checks(table: list[Check], probe: Probe) -> list[dict]:
         if any(getattr(probe, need) in (None, {}) for need in c.needs):
             continue
         try:
-            found = c.run(probe)
+            found = c.run(c, probe)
         except graph.GraphError as error:
             findings.append(_graph_failure(c.key, error, c.remedy))
             if c.stops:
@@ -284,28 +286,29 @@ def _token_refused(c: Check, error: graph.GraphError) -> dict:
     return found
 
 
-def _app_token_check(c: Check, get_token: Callable[[], object], ok_detail: str) -> list[dict]:
-    try:
-        get_token()
-    except graph.GraphError as error:
-        return [_token_refused(c, error)]
-    return [c.finding(True, ok_detail)]
+def _register_token_check(
+    table: list[Check], get_token: Callable[[str], object], ok_detail: str, remedy: str
+) -> None:
+    """The first check of every table: can the operator app get a token for the tenant?"""
+
+    def run(c: Check, probe: Probe) -> list[dict]:
+        try:
+            get_token(probe.tid)
+        except graph.GraphError as error:
+            return [_token_refused(c, error)]
+        return [c.finding(True, ok_detail)]
+
+    check(table, "app_token", "Operator app can sign in", remedy, stops=True)(run)
 
 
-@check(
+TENANT_TOKEN_REMEDY = "The operator app has no access to this tenant. " + CONSENT_REMEDY
+# Standard consent gives no Graph permission: the token request itself probes presence.
+_register_token_check(
     STANDARD_CHECKS,
-    "app_token",
-    "Operator app can sign in",
-    "The operator app has no access to this tenant. " + CONSENT_REMEDY,
-    stops=True,
+    lambda tid: graph.probe_app_token(tenant_id=tid),
+    "Entra issued the operator app a token for this tenant, so its service principal is there.",
+    TENANT_TOKEN_REMEDY,
 )
-def _standard_token(probe: Probe) -> list[dict]:
-    """Standard consent gives no Graph permission: the token request itself probes presence."""
-    return _app_token_check(
-        STANDARD_CHECKS[0],
-        lambda: graph.probe_app_token(tenant_id=probe.tid),
-        "Entra issued the operator app a token for this tenant, so its service principal is there.",
-    )
 
 
 @check(
@@ -314,7 +317,7 @@ def _standard_token(probe: Probe) -> list[dict]:
     "VoIP granted in Microsoft's consent answer",
     "Send the tenant's admin a new consent link and ask them to accept it.",
 )
-def _consent_scopes(probe: Probe) -> list[dict]:
+def _consent_scopes(c: Check, probe: Probe) -> list[dict]:
     link = (
         probe.tenant.consent_links.filter(outcome=ConsentOutcome.GRANTED, used_at__isnull=False)
         .order_by("-used_at")
@@ -325,7 +328,7 @@ def _consent_scopes(probe: Probe) -> list[dict]:
     echoed = {s.rpartition("/")[2] for s in (link.granted_scopes if link else "").split()}
     missing = [s for s in REQUIRED_SCOPES if s not in echoed]
     return [
-        STANDARD_CHECKS[1].finding(
+        c.finding(
             not missing,
             f"Microsoft's consent answer of {link.used_at:%Y-%m-%d %H:%M} granted "
             f"{', '.join(sorted(echoed)) or 'nothing'}."
@@ -335,19 +338,12 @@ def _consent_scopes(probe: Probe) -> list[dict]:
     ]
 
 
-@check(
+_register_token_check(
     DEEP_CHECKS,
-    "app_token",
-    "Operator app can sign in",
-    "The operator app has no access to this tenant. " + CONSENT_REMEDY,
-    stops=True,
+    lambda tid: graph.acquire_app_token(tenant_id=tid),
+    "The operator app can sign in to the tenant.",
+    TENANT_TOKEN_REMEDY,
 )
-def _deep_token(probe: Probe) -> list[dict]:
-    return _app_token_check(
-        DEEP_CHECKS[0],
-        lambda: graph.acquire_app_token(tenant_id=probe.tid),
-        "The operator app can sign in to the tenant.",
-    )
 
 
 @check(
@@ -357,17 +353,16 @@ def _deep_token(probe: Probe) -> list[dict]:
     "Grant Organization.Read.All (re-consent).",
     stops=True,
 )
-def _organization(probe: Probe) -> list[dict]:
+def _organization(c: Check, probe: Probe) -> list[dict]:
     org = graph.get_organization(tenant_id=probe.tid)
     probe.facts["organization"] = org
-    return [_check("organization").finding(True, f"{org.display_name} ({org.default_domain})")]
+    return [c.finding(True, f"{org.display_name} ({org.default_domain})")]
 
 
 @check(DEEP_CHECKS, "operator_sp", "Operator app in the tenant", CONSENT_REMEDY, stops=True)
-def _operator_sp(probe: Probe) -> list[dict]:
+def _operator_sp(c: Check, probe: Probe) -> list[dict]:
     sp = graph.find_service_principal(tenant_id=probe.tid, app_id=settings.ENTRA_CLIENT_ID)
     probe.operator_sp = sp
-    c = _check("operator_sp")
     if sp is None:  # Graph's word for the same loss (a token may still be cached)
         return [
             c.finding(
@@ -387,10 +382,9 @@ def _operator_sp(probe: Probe) -> list[dict]:
     "A tenant admin runs " + ACS_CLIENTS_SP_COMMAND + ", then opens a new consent link and "
     "accepts again.",
 )
-def _acs_clients_sp(probe: Probe) -> list[dict]:
+def _acs_clients_sp(c: Check, probe: Probe) -> list[dict]:
     sp = graph.find_service_principal(tenant_id=probe.tid, app_id=settings.ACS_CLIENTS_APP_ID)
     probe.acs_sp = sp
-    c = _check("acs_clients_sp")
     if sp is None:
         return [
             c.finding(
@@ -410,14 +404,13 @@ def _acs_clients_sp(probe: Probe) -> list[dict]:
     CONSENT_REMEDY,
     needs=("operator_sp", "acs_sp"),
 )
-def _acs_grant(probe: Probe) -> list[dict]:
+def _acs_grant(c: Check, probe: Probe) -> list[dict]:
     """The oauth2PermissionGrant from the operator app to ACS Clients: admin consent
     (consentType AllPrincipals) with every scope the app asks for (VoIP, VoIP.Join)."""
     assert probe.operator_sp and probe.acs_sp
     grants = graph.list_permission_grants(
         tenant_id=probe.tid, client_id=probe.operator_sp.id, resource_id=probe.acs_sp.id
     )
-    c = _check("delegated_grant")
     admin = [g for g in grants if g.consent_type == "AllPrincipals"]
     scopes: set[str] = set().union(*(g.scopes for g in admin)) if admin else set()
     if not admin:
@@ -450,14 +443,13 @@ def _acs_grant(probe: Probe) -> list[dict]:
     "P1 or P2).",
     needs=("acs_sp", "groups"),
 )
-def _groups(probe: Probe) -> list[dict]:
+def _groups(c: Check, probe: Probe) -> list[dict]:
     """Each group the portal uses exists and is assigned to ACS Clients (appRoleAssignedTo)."""
     assert probe.acs_sp
     assigned = {
         a.principal_id
         for a in graph.list_app_role_assignments(sp_id=probe.acs_sp.id, tenant_id=probe.tid)
     }
-    c = _check("group")
     out, seen = [], {}
     for gid, name in probe.groups.items():
         group = graph.get_group(tenant_id=probe.tid, group_id=gid)
@@ -510,11 +502,10 @@ LIVE_SKU_STATUSES = {"Enabled", "Warning"}  # Warning: in its grace period, stil
     "Your products), or the operator assigns the group's users one by one instead.",
     needs=("acs_sp", "groups"),
 )
-def _licence(probe: Probe) -> list[dict]:
+def _licence(c: Check, probe: Probe) -> list[dict]:
     """Graph does not refuse a group assignment without P1/P2 (the admin center does), so the
     licence is read where Graph states it: subscribedSkus (docs/microsoft/tenant-lifecycle.md)."""
     skus = graph.list_subscribed_skus(tenant_id=probe.tid)
-    c = _check("licence")
     carrying = [s for s in skus if s.service_plan_ids & GROUP_ASSIGNMENT_PLANS]
     live = [s for s in carrying if s.capability_status in LIVE_SKU_STATUSES]
     if live:
@@ -533,10 +524,6 @@ def _licence(probe: Probe) -> list[dict]:
             cause="licence_lapsed",
         )
     ]
-
-
-def _check(key: str, table: list[Check] | None = None) -> Check:
-    return next(c for c in (table or DEEP_CHECKS) if c.key == key)
 
 
 def _group_ids(tenant: CustomerTenant) -> dict[str, str]:
@@ -715,19 +702,12 @@ def verify_consent(
 # --- home preflight ---------------------------------------------------------------------------
 
 
-@check(
+_register_token_check(
     HOME_CHECKS,
-    "app_token",
-    "Operator app can sign in",
+    lambda tid: graph.acquire_app_token(tenant_id=tid),
+    "The operator app signs in to the home tenant.",
     "Check ENTRA_CLIENT_SECRET and that the app exists in the home tenant.",
-    stops=True,
 )
-def _home_token(probe: Probe) -> list[dict]:
-    return _app_token_check(
-        HOME_CHECKS[0],
-        lambda: graph.acquire_app_token(tenant_id=probe.tid),
-        "The operator app signs in to the home tenant.",
-    )
 
 
 @check(
@@ -736,11 +716,11 @@ def _home_token(probe: Probe) -> list[dict]:
     "ACS Clients service principal",
     f"Create it with the button below, or run {ACS_CLIENTS_SP_COMMAND}.",
 )
-def _home_acs_clients(probe: Probe) -> list[dict]:
+def _home_acs_clients(c: Check, probe: Probe) -> list[dict]:
     sp = graph.find_service_principal(tenant_id=probe.tid, app_id=settings.ACS_CLIENTS_APP_ID)
     probe.acs_sp = sp
     return [
-        _check("acs_clients_sp", HOME_CHECKS).finding(
+        c.finding(
             sp is not None,
             "Azure Communication Services Clients is present in the home tenant."
             if sp
@@ -757,14 +737,12 @@ def _home_acs_clients(probe: Probe) -> list[dict]:
     "Check ENTRA_CLIENT_ID and ENTRA_HOME_TENANT_ID.",
     stops=True,
 )
-def _home_app(probe: Probe) -> list[dict]:
+def _home_app(c: Check, probe: Probe) -> list[dict]:
     """Found quietly: only its absence is a finding (the checks below read it)."""
     probe.app = graph.get_application(tenant_id=probe.tid, app_id=settings.ENTRA_CLIENT_ID)
     if probe.app is None:
         return [
-            _check("app_registration", HOME_CHECKS).finding(
-                False, f"No app registration {settings.ENTRA_CLIENT_ID} in the home tenant."
-            )
+            c.finding(False, f"No app registration {settings.ENTRA_CLIENT_ID} in the home tenant.")
         ]
     return []
 
@@ -777,13 +755,13 @@ def _home_app(probe: Probe) -> list[dict]:
     "account types > 'Accounts in any organizational directory'.",
     needs=("app",),
 )
-def _home_multitenant(probe: Probe) -> list[dict]:
+def _home_multitenant(c: Check, probe: Probe) -> list[dict]:
     assert probe.app
     customers = CustomerTenant.objects.filter(is_home=False).exists()
     audience = probe.app.sign_in_audience
     multitenant = audience in ("AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount")
     return [
-        _check("multitenant", HOME_CHECKS).finding(
+        c.finding(
             multitenant or not customers,
             f"signInAudience is {audience}."
             + ("" if multitenant else " Fine while only the home tenant is onboarded."),
@@ -791,12 +769,12 @@ def _home_multitenant(probe: Probe) -> list[dict]:
     ]
 
 
-def _redirect_finding(key: str, uri: str, app: graph.Application, what: str) -> dict:
+def _redirect_finding(c: Check, uri: str, app: graph.Application, what: str) -> dict:
     there = uri in app.redirect_uris
-    return _check(key, HOME_CHECKS).finding(
+    return c.finding(
         there,
         f"The {what} {uri} is " + ("registered." if there else "not among the redirect URIs."),
-        _check(key, HOME_CHECKS).remedy.format(uri=uri),
+        c.remedy.format(uri=uri),
     )
 
 
@@ -808,9 +786,9 @@ def _redirect_finding(key: str, uri: str, app: graph.Application, what: str) -> 
     "platform > Web.",
     needs=("app",),
 )
-def _home_redirect(probe: Probe) -> list[dict]:
+def _home_redirect(c: Check, probe: Probe) -> list[dict]:
     assert probe.app
-    return [_redirect_finding("redirect_uri", callback_url(), probe.app, "consent callback")]
+    return [_redirect_finding(c, callback_url(), probe.app, "consent callback")]
 
 
 @check(
@@ -821,10 +799,10 @@ def _home_redirect(probe: Probe) -> list[dict]:
     "consent from the result page.",
     needs=("app",),
 )
-def _home_test_redirect(probe: Probe) -> list[dict]:
+def _home_test_redirect(c: Check, probe: Probe) -> list[dict]:
     assert probe.app
     uri = settings.PORTAL_BASE_URL.rstrip("/") + reverse("tenants:user_test_callback")
-    return [_redirect_finding("user_test_redirect_uri", uri, probe.app, "user test callback")]
+    return [_redirect_finding(c, uri, probe.app, "user test callback")]
 
 
 @check(
@@ -835,7 +813,7 @@ def _home_test_redirect(probe: Probe) -> list[dict]:
     "uses > Azure Communication Services Clients > Delegated: VoIP, VoIP.Join.",
     needs=("app",),
 )
-def _home_acs_permissions(probe: Probe) -> list[dict]:
+def _home_acs_permissions(c: Check, probe: Probe) -> list[dict]:
     assert probe.app
     requested = probe.app.required_resource_access.get(settings.ACS_CLIENTS_APP_ID, {}).get(
         "Scope", set()
@@ -851,7 +829,7 @@ def _home_acs_permissions(probe: Probe) -> list[dict]:
         have = sorted(names.get(pid, pid) for pid in requested)
         ok = all(probe.acs_sp.published_scopes.get(s) in requested for s in EXPECTED_SCOPES)
         detail = "The app requests ACS Clients: " + (", ".join(have) or "nothing") + "."
-    return [_check("acs_permissions", HOME_CHECKS).finding(ok, detail)]
+    return [c.finding(ok, detail)]
 
 
 @check(
@@ -861,12 +839,11 @@ def _home_acs_permissions(probe: Probe) -> list[dict]:
     "Entra admin center > App registrations > the operator app > Certificates & secrets: add a "
     "new secret (or certificate) before this one ends, then update ENTRA_CLIENT_SECRET.",
 )
-def _home_credentials(probe: Probe) -> list[dict]:
+def _home_credentials(c: Check, probe: Probe) -> list[dict]:
     """The operator app's client secrets and certificates and their end dates, read through
     Graph as the daily expiry watch reads them (notifications/credentials.py)."""
     from notifications.credentials import days_left, read_credentials
 
-    c = _check("credentials", HOME_CHECKS)
     now = timezone.now()
     out = []
     for credential in read_credentials():

@@ -46,8 +46,8 @@ def test_a_check_added_to_the_table_runs_and_shows_on_the_tenant_page(
     monkeypatch.setattr(verification, "DEEP_CHECKS", table)
 
     @check(table, "tea", "Tea is brewed", "Put the kettle on.", needs=("operator_sp",))
-    def _tea(probe):
-        return [table[-1].finding(False, f"No tea in {probe.tid}.")]
+    def _tea(c, probe):
+        return [c.finding(False, f"No tea in {probe.tid}.")]
 
     consent(client, microsoft, issued.token, "admin@fabrikam.example")
     result = verification.verify_consent(tenant=issued.link.tenant)
