@@ -444,7 +444,7 @@ def list_subscribed_skus(*, tenant_id: str) -> list[SubscribedSku]:
                     str(p.service_plan_id) for p in sku.service_plans or [] if p.service_plan_id
                 ),
             )
-            for sku in page.value or []
+            for sku in (page.value if page else None) or []
         ]
 
     return _run(tenant_id, work)

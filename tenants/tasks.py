@@ -67,9 +67,11 @@ def enqueue_verification(
 ) -> None:
     """Queue a verification (call it on commit); a broker outage is logged, never raised."""
     try:
-        verify_tenant.apply_async(
-            (tenant_pk, trigger, attempt), **({"countdown": countdown} if countdown else {})
-        )
+        args = (tenant_pk, trigger, attempt)
+        if countdown:
+            verify_tenant.apply_async(args, countdown=countdown)
+        else:
+            verify_tenant.apply_async(args)
     except Exception:  # the broker being down must not break the customer admin's page
         logger.exception("Could not enqueue verification of tenant %s", tenant_pk)
 
