@@ -21,10 +21,10 @@ from assignments.selectors import CSV_COLUMNS
 from assignments.services import (
     AssignmentError,
     Principal,
-    _queue_sync_after_change,
     check_principal,
     find_user,
     parse_client_ids,
+    queue_sync_after_change,
 )
 from audit.actions import Action
 from audit.services import Actor, record_event
@@ -198,5 +198,5 @@ def apply_import(
             },
         )
         if preview.count("add") or preview.count("update"):
-            _queue_sync_after_change(resource, actor.user)
+            queue_sync_after_change(resource, actor.user)
     return preview

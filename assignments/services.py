@@ -171,10 +171,11 @@ def _queue_sync(
     return run, True
 
 
-def _queue_sync_after_change(resource: AcsResource, user=None) -> None:
+def queue_sync_after_change(resource: AcsResource, user=None) -> None:
     """Debounced: join the queued run, or queue one that starts after a short delay.
 
-    A step of the services that change assignments: their own audit event records the change.
+    A step of the services that change assignments (here, in assignments/imports.py and in
+    tenant offboarding): their own audit event records the change.
     """
     _queue_sync(
         resource=resource,
@@ -182,6 +183,9 @@ def _queue_sync_after_change(resource: AcsResource, user=None) -> None:
         user=user,
         countdown=settings.ACS_SYNC_DEBOUNCE_SECONDS,
     )
+
+
+_queue_sync_after_change = queue_sync_after_change  # the former name, for callers in flight
 
 
 def request_sync(*, actor: Actor, resource: AcsResource, trigger: str = "manual") -> SyncRun:

@@ -40,6 +40,12 @@ class Action(models.TextChoices):
     CONSENT_CHECK_FAILED = "consent.check_failed", "Consent check failed"
     CONSENT_CHECK_UNKNOWN = "consent.check_unknown", "Consent check inconclusive"
     CONSENT_REVOKED = "consent.revoked", "Consent revoked in the tenant"
+    # Consent lost, by cause (the periodic check; tenants/verification.py CAUSES)
+    CONSENT_GRANT_LOST = "consent.grant_lost", "ACS Clients permission grant lost"
+    CONSENT_ACS_CLIENTS_LOST = "consent.acs_clients_lost", "ACS Clients removed from the tenant"
+    CONSENT_GROUP_LOST = "consent.group_lost", "Customer group lost"
+    CONSENT_LICENCE_LOST = "consent.licence_lost", "Group assignment licence lost"
+    CREDENTIAL_EXPIRED = "operator.credential_expired", "Operator app credential expired"
     CONSENT_USER_TESTED = "consent.user_tested", "Consent tested with a customer user"
     GROUP_ADDED = "group.added", "Customer group added"
     GROUP_REMOVED = "group.removed", "Customer group removed"

@@ -46,6 +46,28 @@ def _lost(details: dict[str, Any]) -> bool:
     return status.get("from") in _HAD_CONSENT and status.get("to") in ("attention", "revoked")
 
 
+# Consent lost by a cause the check names (tenants/verification.py CAUSES): its own action.
+_LOST_BY_CAUSE = frozenset(
+    {
+        Action.CONSENT_GRANT_LOST,
+        Action.CONSENT_ACS_CLIENTS_LOST,
+        Action.CONSENT_GROUP_LOST,
+        Action.CONSENT_LICENCE_LOST,
+        Action.CREDENTIAL_EXPIRED,
+    }
+)
+
+
+def _lost_or_cause(details: dict[str, Any]) -> bool:
+    return bool(details.get("cause")) or _lost(details)
+
+
+def _lost_cause(details: dict[str, Any]) -> str:
+    if details.get("cause_label"):
+        return f"{details['cause_label']}. Remedy: {details.get('remedy', '')}".strip()
+    return _failed_checks(details)
+
+
 def _failed_checks(details: dict[str, Any]) -> str:
     failed = details.get("failed") or []
     return "Failing checks: " + ", ".join(map(str, failed)) if failed else ""
@@ -102,14 +124,14 @@ KINDS: dict[str, Kind] = {
         Kind(
             "consent.lost",
             "Consent lost",
-            frozenset({Action.CONSENT_CHECK_FAILED, Action.CONSENT_REVOKED}),
-            matches=_lost,
-            cause=_failed_checks,
+            frozenset({Action.CONSENT_CHECK_FAILED, Action.CONSENT_REVOKED} | _LOST_BY_CAUSE),
+            matches=_lost_or_cause,
+            cause=_lost_cause,
         ),
         Kind(
             "check.failing",
             "Consent check failing",
-            frozenset({Action.CONSENT_CHECK_FAILED}),
+            frozenset({Action.CONSENT_CHECK_FAILED} | _LOST_BY_CAUSE),
             cause=_failed_checks,
         ),
         Kind(

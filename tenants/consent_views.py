@@ -29,7 +29,8 @@ from django.views.decorators.http import require_http_methods
 
 from audit.services import client_ip
 from portal.roles import public
-from tenants import aadsts, graph, link_requests, ratelimit, services, user_test
+from tenants import aadsts, graph, link_requests, ratelimit, user_test
+from tenants.actions import consent
 from tenants.models import ConsentLink, ConsentOutcome, VerificationLevel
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ UNAVAILABLE = {
     "revoked": _("This consent link was withdrawn. Ask for a new one."),
     "used": _("Consent was already given through this link. Nothing more to do."),
 }
-# The refusals ``services.record_consent_callback`` raises, so that the page shows them in the
+# The refusals ``consent.record_consent_callback`` raises, so that the page shows them in the
 # admin's language (an unlisted one is shown as raised, in English).
 REFUSALS = (
     gettext_noop("This consent answer has no valid state."),
@@ -161,7 +162,7 @@ def _help(link: ConsentLink | None = None, reason: str = "") -> dict[str, Any]:
 def _unavailable(request, token: str, reason: str) -> HttpResponse:
     link = None
     if reason in ("expired", "revoked"):
-        link = services.find_link(token)
+        link = consent.find_link(token)
     return _quiet(
         _page(
             request,
@@ -182,9 +183,9 @@ def consent_landing(request, token: str):
     ip = client_ip(request)
     try:
         if request.method == "POST":
-            return HttpResponseRedirect(services.start_admin_consent(token=token, ip=ip))
-        link = services.open_consent_link(token=token, ip=ip)
-    except services.LinkUnavailable as unavailable:
+            return HttpResponseRedirect(consent.start_admin_consent(token=token, ip=ip))
+        link = consent.open_consent_link(token=token, ip=ip)
+    except consent.LinkUnavailable as unavailable:
         return _unavailable(request, token, unavailable.reason)
     return _page(
         request,
@@ -206,8 +207,8 @@ def consent_landing(request, token: str):
 def _link_of_state(params: dict[str, str]) -> ConsentLink | None:
     """The link a genuine ``state`` names (None when it names none)."""
     try:
-        link_pk, _nonce = services.read_state(params.get("state") or "")
-    except services.CallbackRejected:
+        link_pk, _nonce = consent.read_state(params.get("state") or "")
+    except consent.CallbackRejected:
         return None
     return ConsentLink.objects.select_related("tenant").filter(pk=link_pk).first()
 
@@ -257,7 +258,7 @@ def _refused_callback(request, params: dict[str, str], message: str) -> HttpResp
 SAME_LINK_AGAIN = {"AADSTS650052", "AADSTS50020", "AADSTS50034", "AADSTS90008"}
 
 
-def _operator_must_act(result: services.CallbackResult) -> bool:
+def _operator_must_act(result: consent.CallbackResult) -> bool:
     """A failed consent whose remedy is the operator's (a new or another link, their app)."""
     if result.outcome != ConsentOutcome.ERROR or result.explanation is None:
         return False
@@ -273,8 +274,8 @@ def consent_callback(request):
         return limited
     params = {key: request.GET.get(key, "") for key in request.GET}
     try:
-        result = services.record_consent_callback(params=params, ip=client_ip(request))
-    except services.CallbackRejected as rejected:
+        result = consent.record_consent_callback(params=params, ip=client_ip(request))
+    except consent.CallbackRejected as rejected:
         logger.info("Consent callback refused: %s", rejected)
         return _refused_callback(request, params, str(rejected))
     granted = result.outcome == ConsentOutcome.GRANTED

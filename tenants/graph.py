@@ -53,6 +53,7 @@ from tenants.graph_models import (
     Organization,
     PermissionGrant,
     ServicePrincipal,
+    SubscribedSku,
     User,
 )
 from tenants.names import clean_name
@@ -66,6 +67,7 @@ __all__ = [
     "Organization",
     "PermissionGrant",
     "ServicePrincipal",
+    "SubscribedSku",
     "User",
     "UserSignIn",
     "acquire_app_token",
@@ -79,6 +81,7 @@ __all__ = [
     "get_user",
     "list_app_role_assignments",
     "list_permission_grants",
+    "list_subscribed_skus",
     "normalize_guid",
     "probe_app_token",
     "reset_token_caches",
@@ -422,6 +425,26 @@ def get_application_credentials(*, tenant_id: str, app_id: str) -> list[AppCrede
                 ("certificate", app.key_credentials),
             )
             for c in creds or []
+        ]
+
+    return _run(tenant_id, work)
+
+
+def list_subscribed_skus(*, tenant_id: str) -> list[SubscribedSku]:
+    """The tenant's subscriptions and the service plans each carries (``GET /subscribedSkus``,
+    Organization.Read.All; docs/microsoft/tenant-lifecycle.md)."""
+
+    async def work(client: GraphServiceClient) -> list[SubscribedSku]:
+        page = await _retrying(lambda: client.subscribed_skus.get(), what="subscribed SKUs")
+        return [
+            SubscribedSku(
+                sku_part_number=sku.sku_part_number or "",
+                capability_status=sku.capability_status or "",
+                service_plan_ids=frozenset(
+                    str(p.service_plan_id) for p in sku.service_plans or [] if p.service_plan_id
+                ),
+            )
+            for sku in (page.value if page else None) or []
         ]
 
     return _run(tenant_id, work)

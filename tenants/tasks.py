@@ -14,11 +14,20 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="tenants.tasks.verify_tenant")
-def verify_tenant(tenant_pk: int, trigger: str = "manual", attempt: int = 0) -> dict | None:
+def verify_tenant(
+    tenant_pk: int,
+    trigger: str = "manual",
+    attempt: int = 0,
+    requested_by: int | None = None,
+    ip: str | None = None,
+) -> dict | None:
     """Verify one tenant's consent through Graph; gone tenants are skipped.
 
     ``attempt``: how many retries of an unknown check came before this one.
+    ``requested_by``: the operator who clicked "Verify now" (and ``ip``, where they clicked
+    from): the check's audit event is theirs. A user removed meanwhile leaves it to the system.
     """
+    from audit.services import Actor
     from tenants.models import CustomerTenant
     from tenants.verification import verify_consent
 
@@ -28,7 +37,13 @@ def verify_tenant(tenant_pk: int, trigger: str = "manual", attempt: int = 0) -> 
     if tenant is None:
         logger.info("Tenant %s is gone; nothing to verify", tenant_pk)
         return None
-    check = verify_consent(tenant=tenant, trigger=trigger, attempt=attempt)
+    actor = None
+    if requested_by is not None:
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.filter(pk=requested_by, is_active=True).first()
+        actor = Actor.operator(user, ip=ip) if user else None
+    check = verify_consent(tenant=tenant, trigger=trigger, actor=actor, attempt=attempt)
     return {"tenant": tenant_pk, "check": check.pk, "ok": check.ok}
 
 
@@ -40,8 +55,8 @@ def verify_all_tenants() -> int:
     queued."""
     from django.utils import timezone
 
+    from tenants.lifecycle import CONSENTING
     from tenants.models import CheckTrigger, CustomerTenant
-    from tenants.services import CONSENTING
 
     interval = _verify_interval()
     if not sweeps.begin("verify", interval=interval):
@@ -64,6 +79,20 @@ def verify_all_tenants() -> int:
         sweeps.finish("verify")
     metrics.sweep_items("verify", queued=due, skipped=consented - due)
     return due
+
+
+def enqueue_verification(
+    tenant_pk: int, trigger: str, *, attempt: int = 0, countdown: int = 0
+) -> None:
+    """Queue a verification (call it on commit); a broker outage is logged, never raised."""
+    try:
+        args = (tenant_pk, trigger, attempt)
+        if countdown:
+            verify_tenant.apply_async(args, countdown=countdown)
+        else:
+            verify_tenant.apply_async(args)
+    except Exception:  # the broker being down must not break the customer admin's page
+        logger.exception("Could not enqueue verification of tenant %s", tenant_pk)
 
 
 def _verify_interval() -> timedelta:

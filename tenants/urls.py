@@ -11,6 +11,11 @@ urlpatterns = [
     path("tenants/<id:pk>/edit/", views.tenant_edit, name="edit"),
     path("tenants/<id:pk>/offboard/", views.tenant_offboard, name="offboard"),
     path("tenants/<id:pk>/status.json", views.tenant_status, name="status"),
+    path(
+        "tenants/<id:pk>/offboard/progress.json",
+        views.offboarding_progress,
+        name="offboard_progress",
+    ),
     path("tenants/<id:pk>/verify/", views.tenant_verify, name="verify"),
     path("tenants/<id:pk>/links/", views.link_create, name="link_create"),
     path("tenants/<id:pk>/links/<id:link_pk>/created/", views.link_created, name="link_created"),

@@ -59,7 +59,10 @@ def test_a_revoked_consent_sends_a_signed_webhook_and_an_email(
     [payload] = _wait_for_webhooks(subscribed, 1)
     assert payload["type"] == "consent.lost.v1"
     assert payload["data"]["tenant"]["name"] == "Fabrikam"
-    assert payload["data"]["cause"].startswith("Failing checks: ")
+    # The cause the check named (tenants/verification.py CAUSES), with its remedy.
+    assert payload["data"]["cause"].startswith(
+        "The operator app's enterprise application was deleted in the tenant. Remedy: "
+    )
     [mail] = inbox.wait_for(OPERATOR)
     assert "Consent lost: Fabrikam" in mail["Subject"]
     text, _ = inbox.bodies(mail)
