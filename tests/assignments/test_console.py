@@ -465,3 +465,13 @@ def test_tenant_impact_summarises_what_a_tenant_action_touches(offline_resource,
     )
     assert "Fabrikam has 2 assignments: 2 users, on offline-acs (2)." in html
     assert "User 001" in html
+
+
+def test_one_of_everything_is_said_in_the_singular(operator_client, offline_resource, fabrikam):
+    users(offline_resource, fabrikam, 1)
+    url = reverse("assignments:resource_assignments", args=[offline_resource.pk])
+    page = operator_client.get(url).content.decode()
+    assert "1 assignment in total" in page and "1 assignments" not in page
+    text = f"principal_type,object_id,tenant_id,client_ids\ntenant,,{ids.FABRIKAM_TENANT_ID},\n"
+    page = upload(operator_client, offline_resource, text).content.decode()
+    assert "The row is valid" in page and "Import 1 row<" in page
