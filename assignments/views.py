@@ -152,26 +152,15 @@ def _assignment_list(request, scope, *, title: str):
         del filterset.form.fields["tenant"]
     if request.method == "POST":
         return _bulk(request, scope, filterset)
-    filtered = filterset.qs
-    page = Paginator(filtered, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     names.name_assignments(page.object_list)
-    query = request.GET.copy()
-    query.pop("page", None)
-    sort = query.copy()
-    sort.pop("ordering", None)
     context = {
+        **_list_extras(request, filterset, page),
         "scope": scope,
         "resource": scope if isinstance(scope, AcsResource) else None,
         "tenant": scope if isinstance(scope, CustomerTenant) else None,
         "title": title,
-        "filter_form": filterset.form,
-        "page": page,
         "counts": selectors.counts(_scope_qs(scope)),
-        "shown": page.paginator.count,
-        "query": query.urlencode(),
-        "sort_query": sort.urlencode(),
-        "ordering": request.GET.get("ordering", ""),
-        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
     }
     return render(request, "assignments/assignment_list.html", context)
 
