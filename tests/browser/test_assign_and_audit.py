@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assignments.models import AcsResource
+from assignments.models import AcsResource, Assignment
 from audit.services import Actor
 from cloudsim import ids
 from portal.models import Role
@@ -71,6 +71,10 @@ def test_operator_assigns_a_group_and_a_user_and_watches_the_sync(
     page.get_by_role("button", name="Search", exact=True).click()
     page.get_by_text("adele@fabrikam.example").first.wait_for()
     shot(page, "13-user-search")
+    # Enter in a field assigns nobody (it is not a click on the first Assign).
+    page.get_by_label("Client ids allowed").press("Enter")
+    page.wait_for_timeout(500)
+    assert not Assignment.objects.filter(object_id=ids.FABRIKAM_ADELE).exists()
     page.get_by_role("button", name="Assign Adele Vance").click()  # one click
     page.get_by_text("Assigned Adele Vance on").wait_for()
     assert page.get_by_role("button", name="Assign Adele Vance").count() == 0
