@@ -593,11 +593,17 @@ def run_retry_failed(request, pk: int):
 
 
 @require_role()
-def runs(request):
-    """Every sync run: filters, search, sorting."""
-    filterset = SyncRunFilter(request.GET or None)
+def runs(request, pk: int | None = None):
+    """Every sync run, or one resource's: filters, search, sorting."""
+    resource = _resource(pk) if pk is not None else None
+    filterset = SyncRunFilter(
+        request.GET or None, queryset=resource.sync_runs.all() if resource else None
+    )
+    if resource is not None:
+        del filterset.form.fields["resource"]
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "assignments/runs.html", _list_extras(request, filterset, page))
+    context = {**_list_extras(request, filterset, page), "resource": resource}
+    return render(request, "assignments/runs.html", context)
 
 
 def _list_extras(request, filterset, page) -> dict:

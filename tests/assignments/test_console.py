@@ -497,3 +497,14 @@ def test_a_tenant_list_removes_across_resources_in_one_event(
     event = AuditEvent.objects.get(action="assignment.removed")
     assert event.tenant == fabrikam and event.details["resources"] == ["acs-eu", "offline-acs"]
     assert SyncRun.objects.filter(status="queued").count() == 2  # one per resource
+
+
+def test_a_resource_has_its_own_sync_run_list(operator_client, offline_resource):
+    other = AcsResource.objects.create(
+        name="acs-eu", endpoint="https://eu.invalid", key_env_var="ACS_KEY_EU"
+    )
+    mine = SyncRun.objects.create(resource=offline_resource, trigger="manual")
+    theirs = SyncRun.objects.create(resource=other, trigger="manual")
+    page = operator_client.get(reverse("assignments:resource_runs", args=[offline_resource.pk]))
+    text = page.content.decode()
+    assert "Sync runs of" in text and f"#{mine.pk}<" in text and f"#{theirs.pk}<" not in text
