@@ -81,7 +81,10 @@ ObjectKey = int | str
 def object_key(object_id: Any) -> ObjectKey:
     """An object id as a dictionary key: the UUID's integer when the id is one, in its
     canonical form (44 bytes instead of an 85-byte string), else the normalised string."""
-    oid = _norm(object_id)
+    return _normed_key(_norm(object_id))
+
+
+def _normed_key(oid: str) -> ObjectKey:
     if len(oid) == 36 and _CANONICAL_UUID.fullmatch(oid):
         return int(oid.replace("-", ""), 16)
     return oid
@@ -166,8 +169,8 @@ class Differ:
         plan = Plan()
         shape_key, pop = self._shape_key, self.remote.pop
         for row in local:
-            key = object_key(row.object_id)
-            oid = object_id_of(key)
+            oid = _norm(row.object_id)
+            key = _normed_key(oid)
             there = pop(key)
             if key in self.removals and there is not None:
                 self._removal_seen.add(key)  # known here: not removed as drift, not "gone"

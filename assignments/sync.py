@@ -313,7 +313,6 @@ class _Reconciler:
             page = rows.filter(object_id__gt=after) if after is not None else rows
             chunk = list(
                 page.values_list(
-                    "object_id",
                     "pk",
                     "oid",
                     "principal_type",
@@ -323,7 +322,7 @@ class _Reconciler:
                     "sync_state",
                 )[:READ_CHUNK]
             )
-            missing = {row[4] for row in chunk} - tenant_ids.keys()
+            missing = {row[3] for row in chunk} - tenant_ids.keys()
             if missing:
                 tenant_ids.update(
                     (pk, str(tid))
@@ -332,7 +331,7 @@ class _Reconciler:
                     )
                 )
             local = []
-            for _oid, pk, oid, ptype, tenant_pk, clients, desired, state in chunk:
+            for pk, oid, ptype, tenant_pk, clients, desired, state in chunk:
                 if clients not in client_lists:
                     client_lists[clients] = tuple(json.loads(clients) or ())
                 local.append(
@@ -351,7 +350,7 @@ class _Reconciler:
                 yield local
             if len(chunk) < READ_CHUNK:
                 return
-            after = chunk[-1][0]
+            after = uuid.UUID(chunk[-1][1])
 
     def _add_time(self, phase: str, started: float) -> None:
         self.timings[phase] = round(self.timings.get(phase, 0.0) + time.monotonic() - started, 3)
