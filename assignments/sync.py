@@ -272,9 +272,7 @@ class _Reconciler:
             raise
         else:
             run.status = SyncStatus.PARTIAL if run.failed else SyncStatus.SUCCEEDED
-            run.message = (
-                f"{run.failed} of {run.planned} changes failed." if run.failed else "In sync."
-            )
+            run.message = outcome_message(run)
         self._finish()
 
     # reading ----------------------------------------------------------------------------
@@ -519,7 +517,9 @@ class _Reconciler:
         self.shown_wait = current
         until = datetime.fromtimestamp(current.until, tz=UTC) if current else None
         SyncRun.objects.filter(pk=self.run.pk).update(
-            waiting_until=until, wait_reason=current.reason[:300] if current else ""
+            waiting_until=until,
+            wait_reason=current.reason[:300] if current else "",
+            wait_kind=current.kind if current else "",
         )
 
     def _record_results(self, results: list[tuple[Op, str, bool]]) -> None:
@@ -564,7 +564,7 @@ class _Reconciler:
         run = self.run
         with transaction.atomic():
             run.finished_at = timezone.now()
-            run.waiting_until, run.wait_reason = None, ""
+            run.waiting_until, run.wait_reason, run.wait_kind = None, "", ""
             AcsResource.objects.filter(pk=self.resource.pk).update(sync_requested_at=None)
             retry = None
             if self.transient_failures and run.status == SyncStatus.PARTIAL:
@@ -589,6 +589,20 @@ class _Reconciler:
                     **{k: getattr(run, k) for k in COUNTS},
                 },
             )
+
+
+def outcome_message(run: SyncRun) -> str:
+    """What a finished run says: "In sync." only when nothing failed and no drift is left."""
+    if run.failed:
+        return f"{run.failed} of {run.planned} changes failed."
+    if run.drift:
+        entries = "entry" if run.drift == 1 else "entries"
+        return (
+            f"Every change was sent, but {run.drift} remote {entries} the portal did not make "
+            f"{'is' if run.drift == 1 else 'are'} on the resource (drift): adopt or remove "
+            f"{'it' if run.drift == 1 else 'them'} to bring the resource in sync."
+        )
+    return "In sync."
 
 
 def uuid_text(value: str) -> str:
