@@ -5,8 +5,6 @@ No I/O here, so every case is a unit test (tests/assignments/test_diff.py).
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -74,45 +72,25 @@ def _key(tenant_id: Any, principal_type: Any, client_ids: Any) -> tuple:
     return (_norm(tenant_id), _norm(principal_type), tuple(sorted(_norm(c) for c in client_ids)))
 
 
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-ObjectKey = int | str
-
-
-def object_key(object_id: Any) -> ObjectKey:
-    """An object id as a dictionary key: the UUID's integer when the id is one, in its
-    canonical form (44 bytes instead of an 85-byte string), else the normalised string."""
-    return _normed_key(_norm(object_id))
-
-
-def _normed_key(oid: str) -> ObjectKey:
-    if len(oid) == 36 and _CANONICAL_UUID.fullmatch(oid):
-        return int(oid.replace("-", ""), 16)
-    return oid
-
-
-def object_id_of(key: ObjectKey) -> str:
-    return str(uuid.UUID(int=key)) if isinstance(key, int) else key
-
-
 Shape = tuple[Any, Any, tuple[Any, ...]]  # tenantId, principalType, clientIds as ACS sent them
 
 
 class RemoteIndex:
-    """The resource's entries as a sync needs them, about 100 bytes each.
+    """The resource's entries as a sync needs them, about 150 bytes each.
 
     A listing of 100,000 entries held as the decoded JSON takes over 100 MB; here each entry is
-    an integer key and a reference to its shape (tenant, type and client ids), and entries that
+    its object id and a reference to its shape (tenant, type and client ids), and entries that
     share a shape, as most do, share one tuple. The first of duplicate object ids counts.
     """
 
     def __init__(self, entries: Iterable[dict[str, Any]] = ()) -> None:
-        self._entries: dict[ObjectKey, Shape] = {}
+        self._entries: dict[str, Shape] = {}
         self._shapes: dict[Shape, Shape] = {}
         for entry in entries:
             self.add(entry)
 
     def add(self, entry: dict[str, Any]) -> None:
-        key = object_key(entry.get("objectId"))
+        key = _norm(entry.get("objectId"))
         if key in self._entries:
             return
         raw = (entry.get("tenantId"), entry.get("principalType"), entry.get("clientIds"))
@@ -122,16 +100,15 @@ class RemoteIndex:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def __contains__(self, key: ObjectKey) -> bool:
+    def __contains__(self, key: str) -> bool:
         return key in self._entries
 
-    def pop(self, key: ObjectKey) -> Shape | None:
+    def pop(self, key: str) -> Shape | None:
         return self._entries.pop(key, None)
 
     def drain(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(object id, entry) for every entry not popped yet, in listing order; then empty."""
-        for key, (tenant_id, principal_type, client_ids) in self._entries.items():
-            oid = object_id_of(key)
+        for oid, (tenant_id, principal_type, client_ids) in self._entries.items():
             yield (
                 oid,
                 {
@@ -154,8 +131,8 @@ class Differ:
 
     def __init__(self, remote: RemoteIndex, drift_removals: dict[str, int] | None = None) -> None:
         self.remote = remote
-        self.removals = {object_key(k): v for k, v in (drift_removals or {}).items()}
-        self._removal_seen: set[ObjectKey] = set()  # removal asked and the entry still there
+        self.removals = {_norm(k): v for k, v in (drift_removals or {}).items()}
+        self._removal_seen: set[str] = set()  # removal asked and the entry still there
         self._keys: dict[tuple, tuple] = {}  # most entries share their tenant, type and clients
 
     def _shape_key(self, tenant_id: Any, principal_type: Any, client_ids: Any) -> tuple:
@@ -170,10 +147,9 @@ class Differ:
         shape_key, pop = self._shape_key, self.remote.pop
         for row in local:
             oid = _norm(row.object_id)
-            key = _normed_key(oid)
-            there = pop(key)
-            if key in self.removals and there is not None:
-                self._removal_seen.add(key)  # known here: not removed as drift, not "gone"
+            there = pop(oid)
+            if there is not None and oid in self.removals:
+                self._removal_seen.add(oid)  # known here: not removed as drift, not "gone"
             if row.present:
                 if there is None:
                     plan.ops.append(Op(OpKind.CREATE, oid, row.body(), pk=row.pk))
@@ -199,10 +175,9 @@ class Differ:
         entries: deletes asked by an operator, drift, and removals already gone."""
         plan = Plan()
         for oid, entry in self.remote.drain():
-            key = object_key(oid)
-            if key in self.removals:
-                self._removal_seen.add(key)
-                plan.ops.append(Op(OpKind.DELETE, oid, None, drift_pk=self.removals[key]))
+            if oid in self.removals:
+                self._removal_seen.add(oid)
+                plan.ops.append(Op(OpKind.DELETE, oid, None, drift_pk=self.removals[oid]))
             else:
                 plan.drift.append(entry)
                 if drift_limit is not None and len(plan.drift) >= drift_limit:
