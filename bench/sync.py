@@ -161,6 +161,7 @@ class CloudSimProcess:
             time.sleep(0.1)
         time.sleep(0.2)  # the file is written once every listener is up
         self.endpoints = json.loads(endpoints.read_text())
+        self.acs_resources = {r["name"]: r for r in self.endpoints["acs"]}
         self._ssl = ssl.create_default_context(cafile=self.endpoints["ca_file"])
 
     def admin(self, method: str, path: str, body: dict | None = None) -> dict:
@@ -228,7 +229,7 @@ class Bench:
         for key, value in microsoft_settings(lambda name, default: env.get(name, default)).items():
             setattr(settings, key, value)
         os.environ["ACS_DEMO_ACCESS_KEY"] = env["ACS_DEMO_ACCESS_KEY"]
-        os.environ["ACS_KEY_BENCH_EU"] = self.acs(ids.CONTOSO_ACS_EU)["access_key"]
+        os.environ["ACS_KEY_BENCH_EU"] = cs.acs_resources[ids.CONTOSO_ACS_EU]["access_key"]
         try:
             # On contoso-acs only: contoso-acs-eu serves the same sync without added latency.
             cs.admin("POST", "/faults", {"kind": "latency", "service": ids.CONTOSO_ACS,
@@ -250,9 +251,6 @@ class Bench:
                   f"  (target <= {RSS_TARGET})")  # fmt: skip
             ok = ok and growth <= RSS_TARGET
         return 0 if ok else 1
-
-    def acs(self, name: str) -> dict:
-        return next(r for r in self.cs.endpoints["acs"] if r["name"] == name)
 
     def sync(self, target, label: str = "") -> dict:
         """One sync of ``target`` in a fresh worker process; its run, figures and cloudsim stats."""
@@ -279,45 +277,20 @@ class Bench:
         return {**figures, "run": run, "phases": event.details.get("seconds", {}),
                 "stats": self.cs.admin("GET", "/stats")}  # fmt: skip
 
-    def fill(self, resource, tenant, n: int) -> None:
-        from assignments.models import Assignment
-        from cloudsim import ids
-
-        for start in range(0, n, 5000):
-            Assignment.objects.bulk_create(
-                Assignment(
-                    resource=resource,
-                    tenant=tenant,
-                    principal_type="user",
-                    object_id=uuid.uuid4(),
-                    client_ids=[ids.OPERATOR_APP_ID],
-                )
-                for _ in range(min(5000, n - start))
-            )
-
     def measure(self, n: int) -> dict:
         from django.conf import settings
 
         from assignments import acs
         from assignments.models import AcsResource, Assignment, SyncRun, SyncState
+        from assignments.testing import add_users, empty_resource
         from cloudsim import ids
-        from tenants.models import CustomerTenant, TenantStatus
 
         cs, args, latency = self.cs, self.args, self.latency
         SyncRun.objects.all().delete()
         Assignment.objects.all().delete()
         AcsResource.objects.all().delete()
-        CustomerTenant.objects.all().delete()
-        for name in (ids.CONTOSO_ACS, ids.CONTOSO_ACS_EU):
-            cs.admin("DELETE", f"/acs/{name}/assignments")
-        endpoint = self.acs(ids.CONTOSO_ACS)["endpoint"]
-        resource = AcsResource.objects.create(
-            name=ids.CONTOSO_ACS, endpoint=endpoint, key_env_var="ACS_DEMO_ACCESS_KEY"
-        )
-        tenant = CustomerTenant.objects.create(
-            tenant_id=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam", status=TenantStatus.VERIFIED
-        )
-        self.fill(resource, tenant, n)
+        resource = empty_resource(cs)
+        add_users(resource, n)
         concurrency, batch = settings.ACS_SYNC_CONCURRENCY, settings.ACS_SYNC_BATCH_SIZE
 
         timed = []
@@ -356,12 +329,8 @@ class Bench:
 
         # The same full sync without added latency (contoso-acs-eu): what the emulator's own
         # processing and the portal's bookkeeping cost, the floor under any latency bound.
-        eu = AcsResource.objects.create(
-            name=ids.CONTOSO_ACS_EU,
-            endpoint=self.acs(ids.CONTOSO_ACS_EU)["endpoint"],
-            key_env_var="ACS_KEY_BENCH_EU",
-        )
-        self.fill(eu, tenant, n)
+        eu = empty_resource(cs, ids.CONTOSO_ACS_EU, key_env_var="ACS_KEY_BENCH_EU")
+        add_users(eu, n)
         floor = self.sync(eu, label=f"floor-{n}")
 
         mb = 1024
