@@ -48,7 +48,7 @@ def fabrikam() -> CustomerTenant:
 
 def add_users(resource: AcsResource, count: int, *, batch: int = 5000) -> list[str]:
     """``count`` user assignments of Fabrikam for the operator app; their object ids."""
-    tenant, made = fabrikam(), []
+    tenant, made = fabrikam(), list[str]()
     for start in range(0, count, batch):
         rows = Assignment.objects.bulk_create(
             Assignment(
