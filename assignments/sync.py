@@ -63,6 +63,9 @@ COUNTS = ("created", "updated", "deleted", "unchanged", "failed", "drift", "rest
 CHUNK = 500  # ids per bookkeeping statement (pk__any_of: one array on PostgreSQL)
 READ_CHUNK = 2000  # assignments read, diffed and recorded at a time
 WINDOW = 3  # batches per client thread on the pool at most (in flight or next)
+# Failures listed on the run, at most (each failed assignment keeps its own reason, and the run
+# counts them all): the list is saved with every progress update.
+ERRORS_KEPT = 1000
 T = TypeVar("T")
 FLUSH_SECONDS = 0.25  # progress reaches the database (and the page) this often while sending
 # Retries of one request are bounded by time (ACS_SYNC_RETRY_SECONDS); this only caps attempts.
@@ -543,18 +546,23 @@ class _Reconciler:
             DriftEntry.objects.filter(
                 pk__in=[op.drift_pk for op in ok if op.drift_pk], remove_requested=True
             ).delete()
+            by_reason: dict[str, list[int]] = {}
             for op, error, transient in failed:
                 if op.pk:
-                    self._rows([op.pk]).update(sync_state=SyncState.FAILED, last_error=error)
-                run.errors.append(
-                    {
-                        "object_id": op.object_id,
-                        "op": op.kind,
-                        "reason": error,
-                        "transient": transient,
-                    }
-                )
+                    by_reason.setdefault(error, []).append(op.pk)
+                if len(run.errors) < ERRORS_KEPT:
+                    run.errors.append(
+                        {
+                            "object_id": op.object_id,
+                            "op": op.kind,
+                            "reason": error,
+                            "transient": transient,
+                        }
+                    )
                 self.transient_failures += transient
+            for error, pks in by_reason.items():  # failures mostly share their reason
+                for chunk in _chunks(pks):
+                    self._rows(chunk).update(sync_state=SyncState.FAILED, last_error=error)
             run.created += sum(1 for op in ok if op.kind == OpKind.CREATE)
             run.updated += sum(1 for op in ok if op.kind == OpKind.UPDATE)
             run.deleted += sum(1 for op in ok if op.kind == OpKind.DELETE)

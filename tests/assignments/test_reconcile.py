@@ -293,3 +293,29 @@ def test_a_run_is_queued_until_it_starts_and_running_from_then_on(
     thread.join(timeout=30)
     run.refresh_from_db()
     assert run.status == SyncStatus.SUCCEEDED and run.started_at <= run.finished_at
+
+
+def test_many_failures_are_all_counted_and_marked_but_the_run_lists_a_bounded_number(
+    acs_resource, fabrikam, cloudsim_clean, monkeypatch
+):
+    from assignments import sync
+
+    monkeypatch.setattr(sync, "ERRORS_KEPT", 3)
+    make(acs_resource, fabrikam, 10)
+    Assignment.objects.bulk_create(
+        Assignment(
+            resource=acs_resource,
+            tenant=fabrikam,
+            principal_type="tenant",
+            object_id=uuid.UUID(int=1000 + i),  # a tenant assignment must use the tenant id
+            client_ids=[APP],
+        )
+        for i in range(8)
+    )
+    run = sync_now(acs_resource)
+    assert (run.status, run.created, run.failed, run.done) == (SyncStatus.PARTIAL, 10, 8, 18)
+    assert len(run.errors) == 3 and run.message == "8 of 18 changes failed."
+    failed = Assignment.objects.filter(principal_type="tenant")
+    assert {(a.sync_state, "tenantId" in a.last_error) for a in failed} == {
+        (SyncState.FAILED, True)
+    }
