@@ -416,7 +416,13 @@ class _Reconciler:
         return Assignment.objects.filter(pk__any_of=pks, updated_at__lte=self.snapshot_at)
 
     def _record_plan(self, plan: Plan) -> None:
-        """Record one part of the plan before its changes are sent (a result may follow soon)."""
+        """Record one part of the plan before its changes are sent (a result may follow soon).
+
+        A part with only changes to send (a first sync: all creates) writes nothing here: its
+        outcomes are recorded as they come, in bulk, without a commit per chunk.
+        """
+        if not (plan.unchanged or plan.gone or plan.restored or plan.drift or plan.drift_gone):
+            return
         run, now = self.run, timezone.now()
         with transaction.atomic():
             for chunk in _chunks(plan.unchanged):
