@@ -54,6 +54,7 @@ from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 import httpx
 from django.conf import settings
 
+from assignments import breaker as breaker_kinds
 from assignments.breaker import Cancelled, CircuitBreaker, GaveUp
 from portal import metrics, outbound
 from portal.external import ServiceError, retry_after_seconds, tls_context
@@ -474,8 +475,17 @@ class AcsClient:
         raise last
 
     def _record_transient(self, error: AcsError) -> None:
-        if self.breaker is not None:
-            self.breaker.record_failure(reason=str(error), retry_after=error.retry_after)
+        if self.breaker is None:
+            return
+        if error.status == 429:
+            kind = breaker_kinds.THROTTLED
+            wait = f"; it asked to wait {error.retry_after:.0f} s" if error.retry_after else ""
+            reason = f"ACS is throttling requests{wait} ({error})"
+        elif error.status:
+            kind, reason = breaker_kinds.SERVER_ERROR, f"ACS is failing ({error})"
+        else:
+            kind, reason = breaker_kinds.UNREACHABLE, f"ACS cannot be reached ({error})"
+        self.breaker.record_failure(reason=reason, retry_after=error.retry_after, kind=kind)
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
