@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("assignments", "0006_sync_run_outbox_and_wait"),
+        ("assignments", "0007_assign_drift_display_name"),
     ]
 
     operations = [
