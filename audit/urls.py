@@ -9,5 +9,6 @@ urlpatterns = [
     path("audit/export.csv", views.export_csv, name="export_csv"),
     path("audit/export.jsonl", views.export_jsonl, name="export_jsonl"),
     path("audit/tenants/<id:pk>/report/", views.tenant_report, name="tenant_report"),
+    path("audit/tenants/<id:pk>/timeline/", views.tenant_timeline, name="tenant_timeline"),
     path("audit/resources/<id:pk>/sync/", views.resource_history, name="resource_history"),
 ]

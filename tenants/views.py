@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,12 +13,12 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from portal.roles import WRITERS, require_role
 from tenants import graph, lifecycle, services, verification
+from tenants.filters import TenantFilter
 from tenants.forms import (
     ConsentLinkForm,
     GroupAddForm,
     TenantCreateForm,
     TenantEditForm,
-    TenantFilterForm,
 )
 from tenants.models import ConsentLink, CustomerGroup, CustomerTenant, VerificationLevel
 from tenants.services import TenantError
@@ -29,25 +28,21 @@ TENANTS_PER_PAGE = 50
 
 @require_role()
 def tenant_list(request):
-    """Tenants by name, filtered and paged (a portal may hold thousands)."""
-    form = TenantFilterForm(request.GET or None)
-    tenants = CustomerTenant.objects.all()
-    if form.is_valid():
-        q, status = form.cleaned_data["q"].strip(), form.cleaned_data["status"]
-        if q:
-            match = Q(display_name__icontains=q) | Q(primary_domain__icontains=q)
-            if graph.normalize_guid(q):
-                match |= Q(tenant_id=graph.normalize_guid(q))
-            tenants = tenants.filter(match)
-        if status:
-            tenants = tenants.filter(status=status)
-    page = Paginator(tenants, TENANTS_PER_PAGE).get_page(request.GET.get("page"))
+    """Tenants, searched, filtered, sorted and paged (a portal may hold thousands)."""
+    filters = TenantFilter(request.GET or None, queryset=CustomerTenant.objects.all())
+    page = Paginator(filters.qs, TENANTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "tenants/list.html",
-        {"form": form, "tenants": page.object_list, "page": page, "query": query.urlencode()},
+        {
+            "form": filters.form,
+            "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
+            "tenants": page.object_list,
+            "page": page,
+            "query": query.urlencode(),
+        },
     )
 
 
