@@ -5,6 +5,7 @@ from audit import views
 app_name = "audit"
 urlpatterns = [
     path("audit/", views.log, name="log"),
+    path("reports/", views.reports_index, name="reports"),
     path("audit/events/<id:pk>/", views.event, name="event"),
     path("audit/export.csv", views.export_csv, name="export_csv"),
     path("audit/export.jsonl", views.export_jsonl, name="export_jsonl"),

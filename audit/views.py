@@ -81,6 +81,33 @@ def export_jsonl(request):
     return _export(request, "jsonl")
 
 
+REPORT_TENANTS = 25
+
+
+@readonly
+def reports_index(request):
+    """What reports exist and where: per-tenant onboarding reports and timelines (searched),
+    per-resource sync histories, the log's exports and the charts."""
+    from assignments.models import AcsResource
+    from tenants.filters import TenantFilter
+    from tenants.models import CustomerTenant
+
+    tenant_filter = TenantFilter(request.GET or None, queryset=CustomerTenant.objects.all())
+    tenants = list(tenant_filter.qs[: REPORT_TENANTS + 1])
+    return render(
+        request,
+        "audit/reports.html",
+        {
+            "tenant_form": tenant_filter.form,
+            "tenants": tenants[:REPORT_TENANTS],
+            "more_tenants": len(tenants) > REPORT_TENANTS,
+            "resources": AcsResource.objects.order_by("name"),
+            "onboarding_chart": reports.onboarding_chart(),
+            "sync_chart": reports.sync_chart(),
+        },
+    )
+
+
 @readonly
 def tenant_report(request, pk: int):
     from tenants.models import CustomerTenant

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,7 +21,13 @@ from tenants.forms import (
     TenantCreateForm,
     TenantEditForm,
 )
-from tenants.models import ConsentLink, CustomerGroup, CustomerTenant, VerificationLevel
+from tenants.models import (
+    ConsentLink,
+    CustomerGroup,
+    CustomerTenant,
+    TenantStatus,
+    VerificationLevel,
+)
 from tenants.services import TenantError
 
 TENANTS_PER_PAGE = 50
@@ -28,11 +35,14 @@ TENANTS_PER_PAGE = 50
 
 @require_role()
 def tenant_list(request):
-    """Tenants, searched, filtered, sorted and paged (a portal may hold thousands)."""
+    """Tenants, searched, filtered, sorted and paged (a portal may hold thousands), with how
+    many of the searched tenants are in each status."""
     filters = TenantFilter(request.GET or None, queryset=CustomerTenant.objects.all())
     page = Paginator(filters.qs, TENANTS_PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    unfiltered_status = request.GET.copy()
+    unfiltered_status.pop("status", None)
+    by_status = TenantFilter(unfiltered_status, queryset=CustomerTenant.objects.all()).qs
+    counts = dict(by_status.order_by().values_list("status").annotate(n=Count("id")))
     return render(
         request,
         "tenants/list.html",
@@ -41,7 +51,13 @@ def tenant_list(request):
             "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
             "tenants": page.object_list,
             "page": page,
-            "query": query.urlencode(),
+            "status_counts": [
+                (value, label, counts[value])
+                for value, label in TenantStatus.choices
+                if value in counts
+            ],
+            "status_total": sum(counts.values()),
+            "current_status": request.GET.get("status", ""),
         },
     )
 
