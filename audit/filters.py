@@ -39,6 +39,7 @@ _TARGET_LABELS = {
     "consentlink": "Consent link",
     "driftentry": "Drift entry",
     "syncrun": "Sync run",
+    "page": "Portal page",
 }
 
 
