@@ -7,7 +7,7 @@ import re
 from django import forms
 
 from assignments import acs, uploads
-from assignments.models import AcsResource, AuthMethod, PrincipalType, SyncState
+from assignments.models import AcsResource, AuthMethod
 from tenants.models import CustomerTenant
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
@@ -66,63 +66,76 @@ def _tenants():
     return CustomerTenant.objects.order_by("display_name")
 
 
-class AssignmentForm(forms.Form):
-    """Add a user (object id or UPN), a group of the tenant, or the whole tenant."""
+class FindForm(forms.Form):
+    """Step one of adding assignments: the resource (when not given), the tenant, a search."""
 
-    tenant = forms.ModelChoiceField(queryset=CustomerTenant.objects.none())
-    principal_type = forms.ChoiceField(choices=PrincipalType.choices, label="Who")
-    user = forms.CharField(
+    resource = forms.ModelChoiceField(queryset=AcsResource.objects.all(), empty_label=None)
+    tenant = forms.ModelChoiceField(queryset=CustomerTenant.objects.none(), empty_label=None)
+    q = forms.CharField(
         required=False,
-        label="User (UPN or object id)",
-        help_text="Use the search below to find a user by name or UPN.",
+        max_length=100,
+        label="Find users and groups",
+        help_text="The start of a name or UPN, or an object id. Empty: the first users and "
+        "groups of the tenant.",
     )
-    group = forms.CharField(
-        required=False,
-        label="Group",
-        help_text="One of the tenant's customer groups (add groups on the tenant's page).",
-    )
+
+    def __init__(self, *args, resource: AcsResource | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        tenants = _tenants().exclude(status__in=["offboarding", "offboarded"])
+        self.fields["tenant"].queryset = tenants
+        self.fields["tenant"].label_from_instance = lambda t: (
+            f"{t} ({t.get_status_display().lower()})"
+        )
+        if resource is not None:
+            del self.fields["resource"]
+        else:
+            only = AcsResource.objects.all()
+            if only.count() == 1:
+                self.fields["resource"].initial = only.first().pk
+
+
+class AssignForm(forms.Form):
+    """Step two: what the picked users and groups are allowed (client ids), and the override."""
+
     client_ids = forms.CharField(
         required=False,
         label="Client ids allowed",
-        help_text="Application (client) ids separated by ';'. Empty: the operator app.",
+        help_text="Application (client) ids separated by ';'. The operator app's is filled in.",
     )
     override = forms.BooleanField(
         required=False,
         label="Assign although the tenant is not verified (recorded in the audit log)",
     )
 
-    def __init__(self, *args, tenant: CustomerTenant | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["tenant"].queryset = _tenants()
-        if tenant is not None:
-            self.fields["tenant"].initial = tenant.pk
-            groups = [("", "— choose a group —")] + [
-                (str(g.object_id), g.display_name) for g in tenant.groups.all()
-            ]
-            self.fields["group"] = forms.ChoiceField(
-                choices=groups, required=False, help_text=self.fields["group"].help_text
-            )
-
-
-class UserSearchForm(forms.Form):
-    tenant = forms.ModelChoiceField(queryset=CustomerTenant.objects.none())
-    q = forms.CharField(label="Name or UPN starts with", max_length=100)
-
     def __init__(self, *args, **kwargs):
+        from django.conf import settings
+
         super().__init__(*args, **kwargs)
-        self.fields["tenant"].queryset = _tenants()
+        self.fields["client_ids"].initial = settings.ENTRA_CLIENT_ID
 
 
-class FilterForm(forms.Form):
-    principal_type = forms.ChoiceField(
-        choices=[("", "Any type"), *PrincipalType.choices], required=False, label="Type"
-    )
-    sync_state = forms.ChoiceField(
-        choices=[("", "Any state"), *SyncState.choices, ("absent", "Being removed")],
+class EditAssignmentForm(forms.Form):
+    client_ids = forms.CharField(
         required=False,
-        label="Sync state",
+        label="Client ids allowed",
+        help_text="Application (client) ids separated by ';'. Empty: the operator app.",
+        widget=forms.TextInput(attrs={"size": 80}),
     )
-    q = forms.CharField(required=False, label="Name, tenant or object id")
+
+
+class BulkForm(forms.Form):
+    """A bulk action on an assignment list: the checked rows (``ids``, read by the view), or
+    all the list's filter matches (``scope=matching``)."""
+
+    ACTIONS = [("remove", "Remove"), ("resync", "Re-sync"), ("retry", "Retry failed")]
+    action = forms.ChoiceField(choices=ACTIONS)
+    scope = forms.ChoiceField(
+        choices=[("selected", "selected"), ("matching", "matching")], required=False
+    )
+    confirmed = forms.BooleanField(required=False)
+    # How many rows the confirmation page counted: a different count on confirming means the
+    # selection changed meanwhile, and the page asks again.
+    expected = forms.IntegerField(required=False, min_value=0)
 
 
 class ImportForm(forms.Form):

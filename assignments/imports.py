@@ -4,6 +4,10 @@ Format (header required; extra columns such as the export's are ignored):
 ``principal_type,object_id,tenant_id,client_ids`` — ``object_id`` may be a user's UPN (looked up
 in Graph), is optional for ``tenant`` rows, and ``client_ids`` are separated by ``;`` (empty: the
 operator app).
+
+An optional ``desired`` column (``present`` / ``absent``, as the export writes it) or ``action``
+column (``add`` / ``remove``) marks rows to remove: such a row needs only the principal and its
+tenant (which need not be verified any more), and removing what is not assigned changes nothing.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ ALIASES = {"object_id_or_upn": "object_id", "upn": "object_id", "type": "princip
 class ImportRow:
     line: int
     raw: dict[str, str]
-    action: str = ""  # add | update | unchanged
+    action: str = ""  # add | update | remove | unchanged
     error: str = ""
     tenant: CustomerTenant | None = None
     principal: Principal | None = None
@@ -60,6 +64,19 @@ class ImportPreview:
 
     def count(self, action: str) -> int:
         return sum(1 for r in self.rows if r.action == action and not r.error)
+
+    @property
+    def count_remove(self) -> int:
+        return self.count("remove")
+
+    @property
+    def summary(self) -> str:
+        """ "3 to add, 1 to update, 2 to remove, 0 unchanged" (the preview's callout)."""
+        parts = [f"{self.count('add')} to add", f"{self.count('update')} to update"]
+        if self.count_remove:
+            parts.append(f"{self.count_remove} to remove")
+        parts.append(f"{self.count('unchanged')} unchanged")
+        return ", ".join(parts)
 
 
 class ImportRejected(AssignmentError):
@@ -118,6 +135,24 @@ def _validate(resource: AcsResource, rows: list[ImportRow]) -> None:
             row.error = str(exc)
 
 
+REMOVE_WORDS = {"absent": True, "remove": True, "delete": True, "present": False, "add": False}
+
+
+def wants_removal(raw: dict[str, str]) -> bool:
+    """Whether the row's ``desired`` or ``action`` column asks for a removal."""
+    for column in ("desired", "action"):
+        value = raw.get(column, "").strip().lower()
+        if not value:
+            continue
+        if value not in REMOVE_WORDS:
+            raise AssignmentError(
+                f"{column} {value!r} is not one of "
+                + ("present, absent." if column == "desired" else "add, remove.")
+            )
+        return REMOVE_WORDS[value]
+    return False
+
+
 def _validate_row(row: ImportRow, tenants: dict, existing: dict, seen: dict[str, int]) -> None:
     ptype = row.raw.get("principal_type", "").lower()
     try:
@@ -127,6 +162,9 @@ def _validate_row(row: ImportRow, tenants: dict, existing: dict, seen: dict[str,
     tenant = tenants.get(tenant_uuid)
     if tenant is None:
         raise AssignmentError(f"Tenant {tenant_uuid} is not registered in the portal.")
+    if wants_removal(row.raw):
+        _validate_removal(row, tenant, ptype, existing, seen)
+        return
     if tenant.status != TenantStatus.VERIFIED:
         raise AssignmentError(f"{tenant} is {tenant.get_status_display().lower()}, not verified.")
     object_id = row.raw.get("object_id", "")
@@ -153,6 +191,42 @@ def _validate_row(row: ImportRow, tenants: dict, existing: dict, seen: dict[str,
         row.action = "update"
 
 
+def _validate_removal(
+    row: ImportRow, tenant: CustomerTenant, ptype: str, existing: dict, seen: dict[str, int]
+) -> None:
+    """A row to remove: its principal (no customer-group or verification rule), and whether
+    it is assigned here at all."""
+    object_id = row.raw.get("object_id", "")
+    if ptype == "user" and "@" in object_id:
+        row.principal = find_user(tenant=tenant, id_or_upn=object_id)
+    elif ptype == "tenant":
+        row.principal = check_principal(tenant=tenant, principal_type=ptype, object_id=object_id)
+    elif ptype in ("user", "group"):
+        try:
+            oid = str(uuid.UUID(object_id.strip()))
+        except ValueError:
+            raise AssignmentError(f"{object_id!r} is not an object id (GUID).") from None
+        row.principal = Principal(ptype, oid, "")
+    else:
+        raise AssignmentError("The principal type must be user, group or tenant.")
+    row.tenant = tenant
+    oid = row.principal.object_id
+    if oid in seen:
+        raise AssignmentError(f"Object id {oid} is also on line {seen[oid]}.")
+    seen[oid] = row.line
+    current = existing.get(oid)
+    if current is not None and current.tenant_id != tenant.pk:
+        raise AssignmentError(f"{oid} is assigned here for {current.tenant}, not {tenant}.")
+    if current is None or current.desired == Desired.ABSENT:
+        row.action = "unchanged"  # nothing to remove: a file can be applied twice
+    else:
+        row.action = "remove"
+        row.principal = Principal(
+            current.principal_type, oid, current.display_name or row.principal.display_name
+        )
+        row.client_ids = list(current.client_ids)
+
+
 def apply_import(
     *, actor: Actor, resource: AcsResource, text: str, filename: str = ""
 ) -> ImportPreview:
@@ -161,8 +235,13 @@ def apply_import(
     if not preview.ok:
         raise ImportRejected(preview)
     with transaction.atomic():
+        removals = [row.principal.object_id for row in preview.rows if row.action == "remove"]
+        for start in range(0, len(removals), 5000):
+            Assignment.objects.filter(
+                resource=resource, object_id__in=removals[start : start + 5000]
+            ).update(desired=Desired.ABSENT, sync_state=SyncState.PENDING, last_error="")
         for row in preview.rows:
-            if row.action == "unchanged":
+            if row.action in ("unchanged", "remove"):
                 continue
             Assignment.objects.update_or_create(
                 resource=resource,
@@ -194,8 +273,9 @@ def apply_import(
                 "added": preview.count("add"),
                 "updated": preview.count("update"),
                 "unchanged": preview.count("unchanged"),
+                "removed": preview.count("remove"),
             },
         )
-        if preview.count("add") or preview.count("update"):
+        if preview.count("add") or preview.count("update") or preview.count("remove"):
             _queue_sync_after_change(resource, actor.user)
     return preview

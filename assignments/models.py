@@ -178,6 +178,8 @@ class DriftEntry(models.Model):
     object_id = models.UUIDField()
     tenant_id = models.CharField(max_length=64, blank=True)
     principal_type = models.CharField(max_length=16, blank=True)
+    # Read through Graph the first time a page shows it (``assignments.names``); blank = unknown.
+    display_name = models.CharField(max_length=256, blank=True)
     client_ids = models.JSONField(default=list, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField()

@@ -6,9 +6,12 @@ import contextlib
 import csv
 import io
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from assignments.models import Assignment, PrincipalType, SyncRun, SyncState, SyncStatus
 
@@ -81,12 +84,148 @@ def _safe_cell(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def run_wait(run: SyncRun) -> tuple[datetime, str] | None:
+    """(until, reason) while the run's sending waits before retrying (429 Retry-After, 5xx).
+
+    ``SyncRun.waiting`` when the model has it; else read from ``waiting_until``/``wait_reason``.
+    """
+    waiting = getattr(run, "waiting", None)
+    if callable(waiting):
+        waiting = waiting()
+    if waiting is None and run.status == SyncStatus.RUNNING and run.waiting_until:
+        waiting = (run.waiting_until, run.wait_reason)
+    if waiting is None or waiting[0] <= timezone.now():
+        return None
+    return waiting
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the run page says, worded so it never contradicts itself."""
+
+    phase: str  # queued | running | waiting | finished
+    status: str  # the headline: "Queued", "Running", "Succeeded · 3 drift to review" …
+    detail: str  # one sentence under it
+    started: str
+    finished: str
+    wait: str
+    wait_seconds: int
+    drift_open: int
+    retryable: int
+
+
+def _stamp(value: datetime | None, missing: str) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else missing
+
+
+def run_state(run: SyncRun) -> RunState:
+    now = timezone.now()
+    drift_open = run.resource.drift.filter(remove_requested=False).count()
+    retryable = run.resource.assignments.filter(sync_state=SyncState.FAILED).count()
+    wait, wait_text, wait_seconds = run_wait(run), "", 0
+    if run.status == SyncStatus.QUEUED:
+        phase, status = "queued", "Queued"
+        ago = int((now - run.queued_at).total_seconds())
+        if run.enqueued_at is None:
+            detail = run.message or "Waiting for the task queue; the run is sent when it answers."
+        else:
+            detail = f"Waiting for a worker to start it (queued {ago} s ago)."
+        started = "not yet (queued)"
+    elif run.status == SyncStatus.RUNNING:
+        started = _stamp(run.started_at, "just now")
+        if wait:
+            phase, status = "waiting", "Running · waiting to retry"
+            wait_seconds = max(1, int((wait[0] - now).total_seconds() + 0.999))
+            wait_text = f"Waiting {wait_seconds} s before retrying: {wait[1]}"
+            detail = (
+                "The resource is throttling or failing; the run resumes by itself after the wait."
+            )
+        else:
+            phase, status = "running", "Running"
+            detail = (
+                f"{run.done} of {run.planned} changes sent."
+                if run.planned
+                else "Reading the resource."
+            )
+    else:
+        phase, started = "finished", _stamp(run.started_at, "never (it did not start)")
+        status, detail = run.get_status_display(), run.message
+        if run.status == SyncStatus.SUCCEEDED:
+            if drift_open:
+                plural = "s" if drift_open != 1 else ""
+                status = f"Succeeded · {drift_open} remote assignment{plural} to review"
+                detail = (
+                    "Every change the portal made reached the resource, but the resource also "
+                    "holds assignments the portal did not make (drift)."
+                )
+            else:
+                status = "Succeeded · In sync"
+    finished = _stamp(run.finished_at, "not yet")
+    return RunState(
+        phase, status, detail, started, finished, wait_text, wait_seconds, drift_open, retryable
+    )
+
+
+def failures(run: SyncRun) -> list[dict[str, Any]]:
+    """The run's failures, each with the principal's name and tenant where the portal knows."""
+    from assignments import names
+
+    errors = list(run.errors or [])
+    oids = set()
+    for e in errors:
+        with contextlib.suppress(ValueError, TypeError):
+            oids.add(uuid.UUID(str(e.get("object_id"))))
+    rows = {
+        str(a.object_id): a
+        for a in Assignment.objects.filter(resource=run.resource_id, object_id__in=oids)
+        .select_related("tenant")
+        .only(
+            "object_id",
+            "principal_type",
+            "display_name",
+            "tenant__tenant_id",
+            "tenant__display_name",
+        )
+    }
+    drift = {str(d.object_id): d for d in run.resource.drift.filter(object_id__in=oids)}
+    book = names.NameBook()
+    keyed = []
+    for e in errors:
+        oid = str(e.get("object_id", ""))
+        row, entry = rows.get(oid), drift.get(oid)
+        if row is not None:
+            kind, tid = row.principal_type, str(row.tenant.tenant_id)
+        elif entry is not None:
+            kind, tid = entry.principal_type or "user", entry.tenant_id
+        else:
+            kind, tid = "user", ""
+        keyed.append((e, oid, kind, tid, book.want(kind, tid, oid)))
+    book.resolve()
+    return [
+        {
+            **e,
+            "object_id": oid,
+            "kind": kind,
+            "name": book.names.get(key, ""),
+            "op_label": OP_LABELS.get(str(e.get("op", "")), str(e.get("op", ""))),
+        }
+        for e, oid, kind, tid, key in keyed
+    ]
+
+
+OP_LABELS = {"create": "Add", "update": "Update", "delete": "Remove"}
+
+
 def run_progress(run: SyncRun) -> dict[str, Any]:
     """The JSON the run page polls (``static/js/portal.js`` contract)."""
     finished = run.status in (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
+    state = run_state(run)
     return {
         "fields": {
-            "status": run.get_status_display(),
+            "status": state.status,
+            "detail": state.detail,
+            "started": state.started,
+            "finished": state.finished,
             "progress": run.progress_percent,
             "percent": f"{run.progress_percent}%",
             "done": run.done,
@@ -99,8 +238,10 @@ def run_progress(run: SyncRun) -> dict[str, Any]:
             "drift": run.drift,
             "restored": run.restored,
             "message": run.message,
-            "wait": run.wait_text,
+            "wait": state.wait,
         },
+        "phase": state.phase,
+        "wait_seconds": state.wait_seconds,
         "done": finished,
         "reload": finished,
     }

@@ -184,18 +184,24 @@ def _queue_sync_after_change(resource: AcsResource, user=None) -> None:
     )
 
 
-def request_sync(*, actor: Actor, resource: AcsResource, trigger: str = "manual") -> SyncRun:
-    """ "Sync now": the queued run of the resource, or a new one."""
+def _queue_sync_now(*, resource: AcsResource, trigger: str, user=None) -> tuple[SyncRun, bool]:
+    """The resource's queued run (sent now if it was waiting out a retry delay), or a new one."""
     from assignments import outbox
 
+    run, created = _queue_sync(resource=resource, trigger=trigger, user=user)
+    if run.trigger == "retry":
+        # Joining a follow-up run that waits out its delay: the operator wants it now.
+        SyncRun.objects.filter(pk=run.pk).update(trigger=trigger, requested_by=user)
+        run.trigger = trigger
+        previous = run.enqueued_at
+        transaction.on_commit(lambda: outbox.send_run(run.pk, previous=previous))
+    return run, created
+
+
+def request_sync(*, actor: Actor, resource: AcsResource, trigger: str = "manual") -> SyncRun:
+    """ "Sync now": the queued run of the resource, or a new one."""
     with transaction.atomic():
-        run, created = _queue_sync(resource=resource, trigger=trigger, user=actor.user)
-        if run.trigger == "retry":
-            # Joining a follow-up run that waits out its delay: the operator wants it now.
-            SyncRun.objects.filter(pk=run.pk).update(trigger=trigger, requested_by=actor.user)
-            run.trigger = trigger
-            previous = run.enqueued_at
-            transaction.on_commit(lambda: outbox.send_run(run.pk, previous=previous))
+        run, created = _queue_sync_now(resource=resource, trigger=trigger, user=actor.user)
         record_event(
             actor=actor,
             action=Action.SYNC_QUEUED,
@@ -477,6 +483,209 @@ def remove_assignment(*, actor: Actor, assignment: Assignment) -> Assignment:
         )
         _queue_sync_after_change(current.resource, actor.user)
     return current
+
+
+def update_assignment(
+    *, actor: Actor, assignment: Assignment, client_ids: list[str] | str | None
+) -> Assignment:
+    """Change the client ids an assignment allows (empty: the operator app). Queues a sync."""
+    clients = parse_client_ids(client_ids)
+    with transaction.atomic():
+        current = (
+            Assignment.objects.select_for_update()
+            .select_related("resource", "tenant")
+            .filter(pk=assignment.pk)
+            .first()
+        )
+        if current is None:
+            raise AssignmentError(f"{assignment} is no longer assigned.")
+        if current.desired != Desired.PRESENT:
+            raise AssignmentError(f"{current} is being removed; add it again to keep it.")
+        before = list(current.client_ids)
+        if sorted(before) == sorted(clients):
+            raise AssignmentError(f"{current} already allows exactly these client ids.")
+        current.client_ids = clients
+        current.sync_state = SyncState.PENDING
+        current.last_error = ""
+        current.save(update_fields=["client_ids", "sync_state", "last_error", "updated_at"])
+        record_event(
+            actor=actor,
+            action=Action.ASSIGNMENT_UPDATED,
+            target=current,
+            tenant=current.tenant,
+            details={
+                "resource": current.resource.name,
+                "object_id": str(current.object_id),
+                "client_ids": [before, clients],
+            },
+        )
+        _queue_sync_after_change(current.resource, actor.user)
+    return current
+
+
+# --- bulk changes -------------------------------------------------------------------------
+AUDIT_ID_LIMIT = 1000  # object ids listed in one bulk event; the count is always exact
+
+
+@dataclass(frozen=True)
+class BulkSummary:
+    """What a bulk change will do (the confirmation page) or did."""
+
+    count: int
+    by_type: dict[str, int]
+    by_tenant: dict[str, int]
+    by_resource: dict[str, int]
+    examples: list[Assignment]
+
+
+def summarize(assignments) -> BulkSummary:
+    """Counts by principal type, tenant and resource, and the first rows, for a confirmation."""
+    from django.db.models import Count
+
+    def tally(field: str) -> dict[str, int]:
+        rows = assignments.order_by().values_list(field).annotate(n=Count("id")).order_by("-n")
+        return {str(k): n for k, n in rows}
+
+    labels = dict(PrincipalType.choices)
+    return BulkSummary(
+        count=assignments.count(),
+        by_type={labels.get(k, k): n for k, n in tally("principal_type").items()},
+        by_tenant=tally("tenant__display_name"),
+        by_resource=tally("resource__name"),
+        examples=list(assignments.select_related("tenant", "resource")[:20]),
+    )
+
+
+def _bulk_scope_event(
+    *, actor: Actor, action: str, scope, rows: list[tuple], details: dict
+) -> None:
+    """One event for a bulk change, on the resource or tenant whose list it was made from."""
+    tenant = scope if isinstance(scope, CustomerTenant) else None
+    record_event(
+        actor=actor,
+        action=action,
+        target=scope,
+        tenant=tenant,
+        details={
+            **details,
+            "count": len(rows),
+            "object_ids": [str(oid) for _, oid, _ in rows[:AUDIT_ID_LIMIT]],
+            "listed": min(len(rows), AUDIT_ID_LIMIT),
+        },
+    )
+
+
+def _lock(assignments, **filters) -> list[tuple]:
+    """(pk, object id, resource id) of the given assignments, locked for this transaction."""
+    return list(
+        Assignment.objects.select_for_update()
+        .filter(pk__in=assignments.values("pk"), **filters)
+        .order_by("pk")
+        .values_list("pk", "object_id", "resource_id")
+    )
+
+
+def remove_assignments(*, actor: Actor, assignments, scope) -> int:
+    """Mark every given assignment for removal (one event); returns how many were marked.
+
+    ``assignments`` is a queryset (a selection, or everything a filter matches); ``scope`` is
+    the resource or tenant whose list it came from (the event's target). Rows already being
+    removed are left as they are. Each affected resource gets a debounced sync.
+    """
+    with transaction.atomic():
+        rows = _lock(assignments, desired=Desired.PRESENT)
+        if not rows:
+            raise AssignmentError("None of the selected assignments is left to remove.")
+        pks = [pk for pk, _, _ in rows]
+        for start in range(0, len(pks), 5000):
+            Assignment.objects.filter(pk__in=pks[start : start + 5000]).update(
+                desired=Desired.ABSENT,
+                sync_state=SyncState.PENDING,
+                last_error="",
+                updated_at=timezone.now(),
+            )
+        resources = AcsResource.objects.filter(pk__in={r for _, _, r in rows})
+        _bulk_scope_event(
+            actor=actor,
+            action=Action.ASSIGNMENT_REMOVED,
+            scope=scope,
+            rows=rows,
+            details={"bulk": True, "resources": sorted(r.name for r in resources)},
+        )
+        for resource in resources:
+            _queue_sync_after_change(resource, actor.user)
+    return len(rows)
+
+
+def resync_assignments(*, actor: Actor, assignments, scope, only_failed: bool = False) -> int:
+    """Send the given assignments again now: each is marked pending and its resource's sync
+    queued (joining a queued one). ``only_failed`` keeps the failed ones (Retry failed)."""
+    with transaction.atomic():
+        filters = {"sync_state": SyncState.FAILED} if only_failed else {}
+        rows = _lock(assignments, **filters)
+        if not rows:
+            raise AssignmentError(
+                "None of the selected assignments has failed."
+                if only_failed
+                else "No assignment is selected."
+            )
+        pks = [pk for pk, _, _ in rows]
+        for start in range(0, len(pks), 5000):
+            Assignment.objects.filter(pk__in=pks[start : start + 5000]).update(
+                sync_state=SyncState.PENDING, last_error=""
+            )
+        trigger = "retry-failed" if only_failed else "resync"
+        runs = []
+        for resource in AcsResource.objects.filter(pk__in={r for _, _, r in rows}):
+            run, _ = _queue_sync_now(resource=resource, trigger=trigger, user=actor.user)
+            runs.append(run.pk)
+        _bulk_scope_event(
+            actor=actor,
+            action=Action.SYNC_QUEUED,
+            scope=scope,
+            rows=rows,
+            details={"trigger": trigger, "runs": runs},
+        )
+    return len(rows)
+
+
+def retry_failed(*, actor: Actor, resource: AcsResource, run: SyncRun | None = None) -> SyncRun:
+    """ "Retry failed entries": queue a sync for the entries that failed, now.
+
+    The failed assignments of ``resource`` are marked pending again and a run is queued
+    (joining a queued one, or sending a waiting retry now). A sync sends only what differs
+    from the resource, so entries that succeeded are not sent again. Removals of drift that
+    failed stay requested and are retried by the same run. One event (sync.queued,
+    trigger "retry-failed") with the number of entries and the run they came from.
+    """
+    with transaction.atomic():
+        rows = _lock(resource.assignments.all(), sync_state=SyncState.FAILED)
+        drift = resource.drift.filter(remove_requested=True).count()
+        if not rows and not drift:
+            raise AssignmentError(f"No entry of {resource} is failing now.")
+        pks = [pk for pk, _, _ in rows]
+        for start in range(0, len(pks), 5000):
+            Assignment.objects.filter(pk__in=pks[start : start + 5000]).update(
+                sync_state=SyncState.PENDING, last_error=""
+            )
+        queued, created = _queue_sync_now(
+            resource=resource, trigger="retry-failed", user=actor.user
+        )
+        record_event(
+            actor=actor,
+            action=Action.SYNC_QUEUED,
+            target=resource,
+            details={
+                "run": queued.pk,
+                "trigger": "retry-failed",
+                "new": created,
+                "entries": len(rows),
+                "drift_removals": drift,
+                "object_ids": [str(oid) for _, oid, _ in rows[:AUDIT_ID_LIMIT]],
+                "after_run": run.pk if run else None,
+            },
+        )
+    return queued
 
 
 # --- drift --------------------------------------------------------------------------------

@@ -11,6 +11,11 @@ urlpatterns = [
     path("resources/<id:pk>/assignments/", views.resource_assignments, name="resource_assignments"),
     path("resources/<id:pk>/assignments/add/", views.assignment_add, name="assignment_add"),
     path(
+        "resources/<id:pk>/assignments/<id:assignment_pk>/edit/",
+        views.assignment_edit,
+        name="assignment_edit",
+    ),
+    path(
         "resources/<id:pk>/assignments/<id:assignment_pk>/remove/",
         views.assignment_remove,
         name="assignment_remove",
@@ -23,5 +28,9 @@ urlpatterns = [
     path(
         "tenants/<id:tenant_pk>/assignments/", views.tenant_assignments, name="tenant_assignments"
     ),
+    path("assignments/add/", views.assignment_add, name="assign"),
+    path("syncs/", views.runs, name="runs"),
+    path("resources/<id:pk>/connect/", views.connect, name="connect"),
+    path("syncs/<id:pk>/retry-failed/", views.run_retry_failed, name="run_retry_failed"),
     path("access-check/", views.access_check, name="access_check"),
 ]

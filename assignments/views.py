@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import IntegrityError
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.db.models import QuerySet
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from assignments import access, imports, outbox, selectors, services, uploads
+from assignments import access, imports, names, outbox, selectors, services, uploads
 from assignments.acs import key_env_var_allowed
+from assignments.filters import AssignmentFilter, ResourceFilter, SyncRunFilter
 from assignments.forms import (
     AccessCheckForm,
-    AssignmentForm,
-    FilterForm,
+    AssignForm,
+    BulkForm,
+    EditAssignmentForm,
+    FindForm,
     ImportForm,
     ResourceForm,
-    UserSearchForm,
 )
-from assignments.models import AcsResource, Assignment, DriftEntry, SyncRun
+from assignments.models import AcsResource, Assignment, Desired, DriftEntry, SyncRun
 from audit.services import Actor
 from portal.forms import id_or_none
 from portal.roles import ADMINS, require_role
-from tenants.models import CustomerTenant
+from tenants.models import CustomerTenant, TenantStatus
 
 PAGE_SIZE = 100
 
@@ -38,12 +45,10 @@ def _resource(pk: int) -> AcsResource:
 # --- resources ----------------------------------------------------------------------------
 @require_role()
 def resources(request):
-    rows = AcsResource.objects.all()
-    latest = {}
-    for run in SyncRun.objects.filter(resource__in=rows).order_by("resource", "-queued_at"):
-        latest.setdefault(run.resource_id, run)
-    items = [(r, latest.get(r.pk), r.assignments.count()) for r in rows]
-    return render(request, "assignments/resources.html", {"items": items})
+    filterset = ResourceFilter(request.GET or None)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {**_list_extras(request, filterset, page), "any": AcsResource.objects.exists()}
+    return render(request, "assignments/resources.html", context)
 
 
 # Endpoint and credentials decide where the operator app's credentials go: admins only.
@@ -125,99 +130,366 @@ def _key_is_set(resource: AcsResource) -> bool:
 
 
 # --- assignments --------------------------------------------------------------------------
-def _list_context(request, **scope):
-    """Filtered, paginated assignments of one resource or one tenant, with counts."""
-    form = FilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    qs = selectors.assignment_list(**scope)
-    filtered = selectors.assignment_list(**scope, **{k: v for k, v in filters.items() if v})
+def _scope_qs(scope) -> QuerySet[Assignment]:
+    if isinstance(scope, AcsResource):
+        return Assignment.objects.filter(resource=scope)
+    return Assignment.objects.filter(tenant=scope)
+
+
+def _list_url(scope) -> str:
+    if isinstance(scope, AcsResource):
+        return reverse("assignments:resource_assignments", args=[scope.pk])
+    return reverse("assignments:tenant_assignments", args=[scope.pk])
+
+
+def _assignment_list(request, scope, *, title: str):
+    """An assignment list (one resource's or one tenant's): filters, sorting, names, bulk."""
+    params = request.GET if request.method == "GET" else _query_from(request.POST)
+    filterset = AssignmentFilter(params or None, queryset=_scope_qs(scope))
+    if isinstance(scope, AcsResource):
+        del filterset.form.fields["resource"]
+    else:
+        del filterset.form.fields["tenant"]
+    if request.method == "POST":
+        return _bulk(request, scope, filterset)
+    filtered = filterset.qs
     page = Paginator(filtered, PAGE_SIZE).get_page(request.GET.get("page"))
+    names.name_assignments(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
-    return {
-        "filter_form": form,
+    sort = query.copy()
+    sort.pop("ordering", None)
+    context = {
+        "scope": scope,
+        "resource": scope if isinstance(scope, AcsResource) else None,
+        "tenant": scope if isinstance(scope, CustomerTenant) else None,
+        "title": title,
+        "filter_form": filterset.form,
         "page": page,
-        "counts": selectors.counts(qs),
-        "shown": filtered.count(),
+        "counts": selectors.counts(_scope_qs(scope)),
+        "shown": page.paginator.count,
         "query": query.urlencode(),
+        "sort_query": sort.urlencode(),
+        "ordering": request.GET.get("ordering", ""),
+        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
     }
+    return render(request, "assignments/assignment_list.html", context)
+
+
+FILTER_KEYS = ("q", "principal_type", "sync_state", "tenant", "resource", "ordering")
+
+
+def _query_from(post) -> QueryDict:
+    """The list's filter, carried by the bulk form as ``f_<name>`` fields."""
+    query = QueryDict(mutable=True)
+    for key in FILTER_KEYS:
+        value = post.get(f"f_{key}", "")
+        if value:
+            query[key] = value
+    return query
+
+
+def _bulk(request, scope, filterset):
+    form = BulkForm(request.POST)
+    back = _list_url(scope) + (f"?{filterset.data.urlencode()}" if filterset.data else "")
+    if not form.is_valid():
+        messages.error(request, "Choose an action for the selected assignments.")
+        return HttpResponseRedirect(back)
+    data = form.cleaned_data
+    if data["scope"] == "matching":
+        chosen = filterset.qs
+    else:
+        ids = [i for i in (id_or_none(v) for v in request.POST.getlist("ids")) if i]
+        chosen = _scope_qs(scope).filter(pk__in=ids)
+    chosen = chosen.order_by("principal_type", "display_name", "object_id")
+    actor = Actor.from_request(request)
+    try:
+        if data["action"] == "remove":
+            summary = services.summarize(chosen.filter(desired=Desired.PRESENT))
+            if not data["confirmed"] or data["expected"] != summary.count:
+                if not summary.count:
+                    raise services.AssignmentError("Select the assignments to remove first.")
+                return _confirm_page(
+                    request, scope, summary, form, filterset, back, changed=data["confirmed"]
+                )
+            count = services.remove_assignments(actor=actor, assignments=chosen, scope=scope)
+            messages.success(
+                request,
+                f"{_n(count, 'assignment')} will be removed from the resource by the next sync.",
+            )
+        else:
+            only_failed = data["action"] == "retry"
+            count = services.resync_assignments(
+                actor=actor, assignments=chosen, scope=scope, only_failed=only_failed
+            )
+            what = "failed assignment" if only_failed else "assignment"
+            messages.success(request, f"{_n(count, what)} will be sent again by a sync now.")
+    except services.AssignmentError as exc:
+        messages.error(request, str(exc))
+    return HttpResponseRedirect(back)
+
+
+def _n(count: int, noun: str) -> str:
+    """ "1 assignment", "2 assignments"."""
+    return f"{count} {noun}{pluralize(count)}"
+
+
+def _confirm_page(request, scope, summary, form, filterset, back: str, *, changed: bool):
+    names.name_assignments(summary.examples)
+    context = {
+        "scope": scope,
+        "resource": scope if isinstance(scope, AcsResource) else None,
+        "tenant": scope if isinstance(scope, CustomerTenant) else None,
+        "summary": summary,
+        "changed": changed,
+        "scope_choice": form.cleaned_data["scope"] or "selected",
+        "ids": request.POST.getlist("ids"),
+        "filters": [(f"f_{k}", v) for k, v in filterset.data.items() if k in FILTER_KEYS],
+        "back": back,
+        "action_url": _list_url(scope),
+    }
+    return render(request, "assignments/confirm_remove.html", context)
 
 
 @require_role()
 def resource_assignments(request, pk: int):
     resource = _resource(pk)
-    context = {"resource": resource, **_list_context(request, resource=resource)}
-    return render(request, "assignments/assignment_list.html", context)
+    return _assignment_list(request, resource, title=f"Assignments of {resource.name}")
 
 
 @require_role()
 def tenant_assignments(request, tenant_pk: int):
     tenant = get_object_or_404(CustomerTenant, pk=tenant_pk)
-    context = {"tenant": tenant, **_list_context(request, tenant=tenant)}
-    return render(request, "assignments/assignment_list.html", context)
+    return _assignment_list(request, tenant, title=f"Assignments of {tenant}")
+
+
+@dataclass
+class Found:
+    """A search result of the add page: a user or group of the tenant, and whether it is
+    assigned on the resource already."""
+
+    kind: str
+    object_id: str
+    display_name: str
+    detail: str = ""
+    assigned: bool = False
+
+
+def _search(tenant: CustomerTenant, query: str) -> list[Found]:
+    """Users and groups of ``tenant`` whose name (or UPN) starts with ``query``, or the user or
+    group with that object id; each name is remembered for the lists (``assignments.names``)."""
+    from tenants import graph
+
+    tid = str(tenant.tenant_id)
+    oid = graph.normalize_guid(query)
+    if oid:
+        user = graph.get_user(tenant_id=tid, id_or_upn=oid)
+        group = None if user else graph.get_group(tenant_id=tid, group_id=oid)
+        users, groups = [user] if user else [], [group] if group else []
+    else:
+        users = graph.search_users(tenant_id=tid, query=query, top=20)
+        groups = [] if "@" in query else graph.search_groups(tenant_id=tid, query=query, top=20)
+    found = [
+        Found("user", u.id, u.display_name or u.user_principal_name, u.user_principal_name)
+        for u in users
+    ] + [Found("group", g.id, g.display_name, g.description) for g in groups]
+    for f in found:
+        f.display_name = names.remember(
+            kind=f.kind, tenant_id=tid, object_id=f.object_id, name=f.display_name
+        )
+    return found
+
+
+def _posted_picks(post, tenant: CustomerTenant) -> list[str]:
+    """ "kind:object id" of each principal to assign: the one whose Assign was pressed, or
+    the ticked ones. Scripts may post ``principal_type`` with ``user`` (an object id or UPN)
+    or ``group`` instead."""
+    if post.get("one"):
+        return [post["one"]]
+    kind = post.get("principal_type", "")
+    if kind in ("user", "group", "tenant"):
+        value = {"tenant": str(tenant.tenant_id)}.get(kind) or post.get(kind, "").strip()
+        return [f"{kind}:{value}"]
+    return post.getlist("picked")
+
+
+def _pick(value: str) -> tuple[str, str]:
+    kind, _, oid = value.partition(":")
+    return kind, oid
 
 
 @require_role()
-def assignment_add(request, pk: int):
-    resource = _resource(pk)
-    tenant = CustomerTenant.objects.filter(
-        pk=id_or_none((request.POST or request.GET).get("tenant"))
-    ).first()
-    form = AssignmentForm(request.POST or None, tenant=tenant)
-    search = UserSearchForm(request.GET if "q" in request.GET else None)
-    found, search_error = [], ""
-    if search.is_bound and search.is_valid():
-        from tenants import graph
+def assignment_add(request, pk: int | None = None):
+    """Add assignments in one flow: tenant, search users and groups, Assign (one or several).
 
+    GET shows the search; POST assigns the picked principals, then returns to the same search
+    (post-redirect-get), so the next one can be picked at once.
+    """
+    from tenants import graph
+    from tenants import services as tenant_services
+
+    resource = _resource(pk) if pk is not None else None
+    params = (request.POST if request.method == "POST" else request.GET).copy()
+    if resource is None and not params.get("resource"):
+        only = list(AcsResource.objects.values_list("pk", flat=True)[:2])
+        if len(only) == 1:  # the only resource is preselected
+            params["resource"] = str(only[0])
+    find = FindForm(params if params.get("tenant") else None, resource=resource)
+    if find.is_bound and find.is_valid():
+        resource = resource or find.cleaned_data["resource"]
+        tenant = find.cleaned_data["tenant"]
+        query = find.cleaned_data["q"].strip()
+    else:
+        tenant, query = None, ""
+    assign = AssignForm(request.POST if request.method == "POST" else None)
+    needs_override = tenant is not None and tenant.status != TenantStatus.VERIFIED
+    if not needs_override:
+        del assign.fields["override"]
+    if request.method == "POST" and tenant is not None and resource is not None:
+        picks = _posted_picks(request.POST, tenant)
+        if not picks:
+            messages.error(request, "Choose who to assign: tick results, or use Assign on one.")
+        elif assign.is_valid():
+            failed = _assign_picks(request, resource, tenant, picks, assign, tenant_services)
+            here = reverse("assignments:assignment_add", args=[resource.pk])
+            back = QueryDict(mutable=True)
+            back.update({"tenant": str(tenant.pk), "q": query})
+            if pk is None:
+                here = reverse("assignments:assign")
+                back["resource"] = str(resource.pk)
+            if not failed:  # else the page shows why, with the choices kept
+                return HttpResponseRedirect(f"{here}?{back.urlencode()}")
+    found: list[Found] = []
+    search_error = ""
+    if tenant is not None and resource is not None:
         try:
-            found = graph.search_users(
-                tenant_id=str(search.cleaned_data["tenant"].tenant_id),
-                query=search.cleaned_data["q"],
-                top=20,
-            )
+            found = _search(tenant, query)
         except graph.GraphError as exc:
-            search_error = f"Graph search failed: {exc}"
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            object_id, name = "", ""
-            if data["principal_type"] == "user":
-                user = services.find_user(tenant=data["tenant"], id_or_upn=data["user"])
-                object_id, name = user.object_id, user.display_name
-            elif data["principal_type"] == "group":
-                object_id = data["group"]
-            assignment = services.add_assignment(
-                actor=Actor.from_request(request),
+            search_error = f"Microsoft Graph could not search {tenant}: {exc}"
+        assigned = set(
+            Assignment.objects.filter(
                 resource=resource,
-                tenant=data["tenant"],
-                principal_type=data["principal_type"],
-                object_id=object_id,
-                display_name=name,
-                client_ids=data["client_ids"],
-                override=data["override"],
-            )
-        except services.AssignmentError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(
-                request, f"{assignment} added to {resource}; a sync starts in a few seconds."
-            )
-            return redirect("assignments:resource_assignments", pk=pk)
+                desired=Desired.PRESENT,
+                object_id__in=[f.object_id for f in found if graph.normalize_guid(f.object_id)],
+            ).values_list("object_id", flat=True)
+        )
+        for f in found:
+            f.assigned = graph.normalize_guid(f.object_id) in {str(a) for a in assigned}
+    tenant_assigned = bool(
+        tenant
+        and resource
+        and Assignment.objects.filter(
+            resource=resource, object_id=tenant.tenant_id, desired=Desired.PRESENT
+        ).exists()
+    )
     context = {
         "resource": resource,
-        "form": form,
-        "search": search,
+        "fixed_resource": pk is not None,
+        "find": find,
+        "assign": assign,
+        "tenant": tenant,
+        "query": query,
         "found": found,
         "search_error": search_error,
-        "tenant": tenant,
+        "tenant_assigned": tenant_assigned,
     }
     return render(request, "assignments/assignment_add.html", context)
 
 
+def _assign_picks(request, resource, tenant, picks, assign, tenant_services) -> int:
+    """Assign each picked principal; one message per outcome. Returns how many failed."""
+    actor = Actor.from_request(request)
+    done, failed, tid = [], 0, str(tenant.tenant_id)
+    for value in picks[:50]:
+        kind, oid = _pick(value)
+        try:
+            if (
+                kind == "group"
+                and not tenant.groups.filter(object_id=id_or_none_uuid(oid)).exists()
+            ):
+                # A group found in Graph becomes one of the tenant's customer groups first.
+                tenant_services.add_customer_group(actor=actor, tenant=tenant, object_id=oid)
+            name = ""
+            if kind == "user" and not id_or_none_uuid(oid):  # a UPN: Graph gives the id
+                user = services.find_user(tenant=tenant, id_or_upn=oid)
+                oid, name = user.object_id, user.display_name
+            elif kind == "user":
+                name = names.display_name(kind, tid, oid)
+            assignment = services.add_assignment(
+                actor=actor,
+                resource=resource,
+                tenant=tenant,
+                principal_type=kind,
+                object_id=oid,
+                display_name=name,
+                client_ids=assign.cleaned_data["client_ids"],
+                override=assign.cleaned_data.get("override", False),
+            )
+        except (services.AssignmentError, tenant_services.TenantError) as exc:
+            messages.error(request, str(exc))
+            failed += 1
+        else:
+            done.append(assignment)
+    if done:
+        who = ", ".join(str(a.display_name or a.object_id) for a in done[:5])
+        more = f" and {len(done) - 5} more" if len(done) > 5 else ""
+        messages.success(
+            request,
+            f"Assigned {who}{more} on {resource}; a sync starts in a few seconds.",
+        )
+    return failed
+
+
+def id_or_none_uuid(value: str):
+    from tenants.graph import normalize_guid
+
+    return normalize_guid(value) or None
+
+
+def _assignment(pk: int, assignment_pk: int) -> Assignment:
+    return get_object_or_404(
+        Assignment.objects.select_related("resource", "tenant"), pk=assignment_pk, resource_id=pk
+    )
+
+
 @require_role()
-@require_POST
+def assignment_edit(request, pk: int, assignment_pk: int):
+    assignment = _assignment(pk, assignment_pk)
+    names.name_assignments([assignment])
+    form = EditAssignmentForm(
+        request.POST or None, initial={"client_ids": "; ".join(assignment.client_ids)}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_assignment(
+                actor=Actor.from_request(request),
+                assignment=assignment,
+                client_ids=form.cleaned_data["client_ids"],
+            )
+        except services.AssignmentError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Saved {assignment}; a sync starts in a few seconds.")
+            return redirect("assignments:resource_assignments", pk=pk)
+    return render(
+        request, "assignments/assignment_edit.html", {"assignment": assignment, "form": form}
+    )
+
+
+@require_role()
 def assignment_remove(request, pk: int, assignment_pk: int):
-    assignment = get_object_or_404(Assignment, pk=assignment_pk, resource_id=pk)
+    """GET: what removing this assignment will do; POST: remove it."""
+    assignment = _assignment(pk, assignment_pk)
+    back = request.POST.get("next") or request.GET.get("next") or ""
+    if not (back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
+        back = reverse("assignments:resource_assignments", args=[pk])
+    if request.method != "POST":
+        names.name_assignments([assignment])
+        return render(
+            request,
+            "assignments/confirm_remove_one.html",
+            {"assignment": assignment, "resource": assignment.resource, "back": back},
+        )
     try:
         services.remove_assignment(actor=Actor.from_request(request), assignment=assignment)
     except services.AssignmentError as exc:
@@ -226,11 +498,8 @@ def assignment_remove(request, pk: int, assignment_pk: int):
         messages.success(
             request, f"{assignment} will be removed from the resource by the next sync."
         )
-    back = request.POST.get("next", "")
-    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        # Not redirect(back): it reads a bare word as a view name (NoReverseMatch: a 500).
-        return HttpResponseRedirect(back)
-    return redirect("assignments:resource_assignments", pk=pk)
+    # Not redirect(back): it reads a bare word as a view name (NoReverseMatch: a 500).
+    return HttpResponseRedirect(back)
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -265,10 +534,13 @@ def assignment_import(request, pk: int):
             messages.error(request, f"Nothing was imported: {exc}")
         else:
             uploads.discard(stored.key)
+            removed = preview.count("remove")
             messages.success(
                 request,
-                f"Imported {len(preview.rows)} rows: {preview.count('add')} added, "
-                f"{preview.count('update')} updated, {preview.count('unchanged')} unchanged.",
+                f"Imported {_n(len(preview.rows), 'row')}: {preview.count('add')} added, "
+                f"{preview.count('update')} updated, "
+                + (f"{removed} marked for removal, " if removed else "")
+                + f"{preview.count('unchanged')} unchanged.",
             )
             return redirect("assignments:resource_assignments", pk=pk)
         context.update(form=form, preview=preview, upload=stored.key, filename=stored.filename)
@@ -305,8 +577,54 @@ def assignment_export(request, pk: int):
 # --- sync runs and drift ------------------------------------------------------------------
 @require_role()
 def run_detail(request, pk: int):
+    run = get_object_or_404(SyncRun.objects.select_related("resource", "requested_by"), pk=pk)
+    context = {
+        "run": run,
+        "resource": run.resource,
+        "state": selectors.run_state(run),
+        "failures": selectors.failures(run),
+    }
+    return render(request, "assignments/run.html", context)
+
+
+@require_role()
+@require_POST
+def run_retry_failed(request, pk: int):
+    """ "Retry failed entries" on a run's page: a sync of the entries that failed, now."""
     run = get_object_or_404(SyncRun.objects.select_related("resource"), pk=pk)
-    return render(request, "assignments/run.html", {"run": run, "resource": run.resource})
+    try:
+        queued = services.retry_failed(
+            actor=Actor.from_request(request), resource=run.resource, run=run
+        )
+    except services.AssignmentError as exc:
+        messages.error(request, str(exc))
+        return redirect("assignments:run", pk=pk)
+    messages.success(request, "The failed entries are being sent again.")
+    return redirect("assignments:run", pk=queued.pk)
+
+
+@require_role()
+def runs(request):
+    """Every sync run: filters, search, sorting."""
+    filterset = SyncRunFilter(request.GET or None)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "assignments/runs.html", _list_extras(request, filterset, page))
+
+
+def _list_extras(request, filterset, page) -> dict:
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort = query.copy()
+    sort.pop("ordering", None)
+    return {
+        "filter_form": filterset.form,
+        "page": page,
+        "shown": page.paginator.count,
+        "query": query.urlencode(),
+        "sort_query": sort.urlencode(),
+        "ordering": request.GET.get("ordering", ""),
+        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
+    }
 
 
 @require_role()
@@ -337,10 +655,45 @@ def drift(request, pk: int):
                 request, f"{entry} will be deleted from the resource by the next sync."
             )
         return redirect("assignments:drift", pk=pk)
-    entries = resource.drift.all()
-    known = {str(t.tenant_id): t for t in CustomerTenant.objects.all()}
+    entries = list(resource.drift.all())
+    known = {
+        str(t.tenant_id): t
+        for t in CustomerTenant.objects.filter(
+            tenant_id__in=[e.tenant_id for e in entries if id_or_none_uuid(e.tenant_id)]
+        )
+    }
+    _name_drift(entries)
     rows = [(e, known.get(e.tenant_id)) for e in entries]
     return render(request, "assignments/drift.html", {"resource": resource, "rows": rows})
+
+
+def _name_drift(entries: list[DriftEntry]) -> None:
+    """Names for drift entries (Graph for the registered tenants); newly learned ones are
+    stored on the entry, so the next page needs no Graph read."""
+    book = names.NameBook()
+    unnamed = [e for e in entries if not e.display_name]
+    keys = [(e, book.want(e.principal_type or "user", e.tenant_id, e.object_id)) for e in unnamed]
+    book.resolve()
+    learned = []
+    for entry, key in keys:
+        if book.names.get(key):
+            entry.display_name = book.names[key]
+            learned.append(entry)
+    if learned:
+        DriftEntry.objects.bulk_update(learned, ["display_name"])
+
+
+# --- connect your app --------------------------------------------------------------------
+@require_role()
+def connect(request, pk: int):
+    """Ready-to-paste JavaScript and .NET for getting ACS tokens for Entra ID users."""
+    from assignments import connect as connect_snippets
+
+    resource = _resource(pk)
+    audience = request.GET.get("audience", "")
+    multitenant = {"multi": True, "single": False}.get(audience)
+    code = connect_snippets.snippets(resource, multitenant=multitenant)
+    return render(request, "assignments/connect.html", {"resource": resource, "code": code})
 
 
 # --- access check -------------------------------------------------------------------------

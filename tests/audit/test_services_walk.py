@@ -241,6 +241,27 @@ SERVICES = {
     "assignments.services.remove_assignment": lambda w: (
         lambda a=w.assignment: acs_services.remove_assignment(actor=w.actor, assignment=a)
     ),
+    "assignments.services.update_assignment": lambda w: (
+        lambda a=w.assignment: acs_services.update_assignment(
+            actor=w.actor, assignment=a, client_ids=[ids.OPERATOR_APP_ID]
+        )
+    ),
+    "assignments.services.remove_assignments": lambda w: (
+        lambda a=w.assignment: acs_services.remove_assignments(
+            actor=w.actor, assignments=Assignment.objects.filter(pk=a.pk), scope=a.resource
+        )
+    ),
+    "assignments.services.resync_assignments": lambda w: (
+        lambda a=w.assignment: acs_services.resync_assignments(
+            actor=w.actor, assignments=Assignment.objects.filter(pk=a.pk), scope=a.tenant
+        )
+    ),
+    "assignments.services.retry_failed": lambda w: (
+        lambda a=w.assignment: (
+            Assignment.objects.filter(pk=a.pk).update(sync_state="failed"),
+            acs_services.retry_failed(actor=w.actor, resource=a.resource),
+        )
+    ),
     "assignments.services.adopt_drift": lambda w: (
         lambda e=w.drift: acs_services.adopt_drift(actor=w.actor, entry=e)
     ),
@@ -325,6 +346,7 @@ HELPERS = {
     "assignments.services.check_principal": "validates input (and asks Graph for users)",
     "assignments.services.find_user": "reads Graph",
     "assignments.services.check_tenant": "validates a tenant's status",
+    "assignments.services.summarize": "counts rows for a confirmation",
 }
 
 # Found by this test; they belong to the assignments app (issue 5), reported there.
