@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Q, QuerySet, TextField, Value
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils.dateparse import parse_datetime
 
@@ -116,7 +117,14 @@ def page_events(
 ) -> Page:
     """One page of ``events`` in (at, id) order, newest first unless ``newest_first`` is
     False, after (or before) ``cursor``. One query."""
-    events = (events if with_details else events.defer("details")).select_related("tenant")
+    events = (
+        (events if with_details else events.defer("details"))
+        .select_related("tenant", "actor")
+        .annotate(
+            principal_oid=KeyTextTransform("object_id", "details"),
+            principal_kind=KeyTextTransform("principal_type", "details"),
+        )
+    )
     ahead, behind = (_older_than, _newer_than) if newest_first else (_newer_than, _older_than)
     forward = ("-at", "-id") if newest_first else ("at", "id")
     backward = ("at", "id") if newest_first else ("-at", "-id")
@@ -141,6 +149,30 @@ def page_events(
             Cursor("prev", rows[0].at, rows[0].pk).encode() if cursor is not None and rows else None
         ),
     )
+
+
+def name_principals(events: list[AuditEvent], *, graph: bool = True) -> None:
+    """Set ``principal_id`` and ``principal_name`` on the events that are about a user, group
+    or tenant principal (assignment and drift events name its object id in their details), so
+    a row can show "Name (object id)". Names come from ``assignments.names`` (the portal's rows,
+    the cache, then Graph within its per-page budget)."""
+    from assignments.names import NameBook
+
+    book = NameBook(graph=graph)
+    about = []
+    for event in events:
+        event.principal_id, event.principal_name = "", ""
+        oid = getattr(event, "principal_oid", None)
+        if not oid:
+            continue
+        tenant_guid = event.tenant.tenant_id if event.tenant_id and event.tenant else ""
+        kind = getattr(event, "principal_kind", None) or "user"
+        about.append((event, book.want(kind, tenant_guid, oid), kind, tenant_guid, oid))
+    if about:
+        book.resolve()
+    for event, _key, kind, tenant_guid, oid in about:
+        event.principal_id = str(oid)
+        event.principal_name = book.name(kind, tenant_guid, oid)
 
 
 def export_rows(

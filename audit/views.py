@@ -32,6 +32,7 @@ def log(request):
     filters = _filters(request)
     cursor = selectors.Cursor.decode(request.GET.get("cursor"))
     page = selectors.page_events(filters.qs, cursor, newest_first=filters.newest_first)
+    selectors.name_principals(page.events)
     params = filters.clean_params()
     params.pop("ordering", None)
     return render(
@@ -126,6 +127,7 @@ def tenant_timeline(request, pk: int):
     page = selectors.page_events(
         AuditEvent.objects.filter(tenant_id=tenant.pk), cursor, with_details=True
     )
+    selectors.name_principals(page.events)
     return render(
         request,
         "audit/tenant_timeline.html",

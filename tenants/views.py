@@ -62,7 +62,7 @@ def tenant_list(request):
     )
 
 
-@require_role()
+@require_role(read=WRITERS)  # the form is for those who may save it
 def tenant_create(request):
     form = TenantCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

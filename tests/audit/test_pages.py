@@ -84,6 +84,8 @@ def _pages(tenant, resource):
         reverse("audit:export_jsonl"),
         reverse("audit:tenant_report", args=[tenant.pk]),
         reverse("audit:resource_history", args=[resource.pk]),
+        reverse("audit:tenant_timeline", args=[tenant.pk]),
+        reverse("audit:reports"),
         reverse("dashboard"),
     ]
 
@@ -95,10 +97,13 @@ def test_every_role_reads_every_audit_page_and_nobody_posts(client, make_user, o
     for url in _pages(tenant, resource):
         assert client.get(url).status_code == 200, url
     before = AuditEvent.objects.count()
-    for url in _pages(tenant, resource):
-        if url != reverse("dashboard"):
-            assert client.post(url, {"q": "x"}).status_code == 403, url
-    assert AuditEvent.objects.count() == before
+    posted = [url for url in _pages(tenant, resource) if url != reverse("dashboard")]
+    for url in posted:
+        assert client.post(url, {"q": "x"}).status_code == 403, url
+    # Nothing changed; each refused attempt is itself on the record, once, and nothing else.
+    new = AuditEvent.objects.order_by("id")[before:]
+    assert [e.action for e in new] == [Action.ACCESS_DENIED] * len(posted)
+    assert [e.details["path"] for e in new] == [url.split("?")[0] for url in posted]
 
 
 def test_event_page_pretty_prints_scrubbed_details_and_links(auditor_client, onboarded):
