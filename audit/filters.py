@@ -149,6 +149,7 @@ class AuditEventFilter(django_filters.FilterSet):
         label="Tenant",
         method="by_tenant",
         help_text="Entra tenant id (GUID), or part of a name or domain.",
+        widget=forms.TextInput(attrs={"size": 38}),
     )
     resource = django_filters.ModelChoiceFilter(
         label="ACS resource",
