@@ -229,3 +229,16 @@ def test_the_reports_index_links_each_report(auditor_client, portfolio):
     assert [str(t) for t in found.context["tenants"]] == ["Northwind"]
     nav = auditor_client.get(reverse("dashboard")).content.decode()
     assert f'href="{reverse("audit:reports")}"' in nav
+
+
+def test_sync_run_tiles_open_the_runs_list_with_the_same_count(operator_client):
+    from assignments.models import SyncRun
+
+    resource = AcsResource.objects.create(name="acs-prod", endpoint="https://acs.example/")
+    for status in ("succeeded", "succeeded", "failed"):
+        SyncRun.objects.create(resource=resource, trigger="manual", status=status)
+    html = operator_client.get(reverse("dashboard")).content.decode()
+    tiles = re.findall(r'<a class="card" href="(/syncs/\?status=\w+)" data-count="(\d+)">', html)
+    assert dict(tiles) == {"/syncs/?status=failed": "1", "/syncs/?status=succeeded": "2"}
+    for href, count in tiles:
+        assert operator_client.get(href).context["page"].paginator.count == int(count)

@@ -161,7 +161,7 @@ def test_dashboard_draws_outcome_charts_without_scripts_or_styles(auditor_client
     assert html.count("<svg") == 2
     assert "style=" not in html and "<script>" not in html
     assert "1 consent granted" in html  # a bar's title
-    assert "sync runs succeeded" in html
+    assert "sync run succeeded" in html  # one run: singular
 
 
 def test_chart_counts_days(onboarded):
