@@ -161,7 +161,7 @@ def name_principals(events: list[AuditEvent], *, graph: bool = True) -> None:
     book = NameBook(graph=graph)
     about = []
     for event in events:
-        event.principal_id, event.principal_name = "", ""
+        vars(event).update(principal_id="", principal_name="")
         oid = getattr(event, "principal_oid", None)
         if not oid:
             continue
@@ -171,8 +171,7 @@ def name_principals(events: list[AuditEvent], *, graph: bool = True) -> None:
     if about:
         book.resolve()
     for event, _key, kind, tenant_guid, oid in about:
-        event.principal_id = str(oid)
-        event.principal_name = book.name(kind, tenant_guid, oid)
+        vars(event).update(principal_id=str(oid), principal_name=book.name(kind, tenant_guid, oid))
 
 
 def export_rows(

@@ -73,7 +73,7 @@ def record_denied_change(request: HttpRequest) -> None:
             "method": request.method,
             "path": request.path,
             "view": match.view_name if match else "",
-            "role": request.user.role,
+            "role": getattr(request.user, "role", ""),
         },
     )
 

@@ -149,11 +149,9 @@ class ConsentLinkFilter(django_filters.FilterSet):
         model = ConsentLink
         fields: list[str] = []
 
-    @property
-    def qs(self) -> QuerySet:
-        if not hasattr(self, "_qs"):
-            self.queryset = with_link_state(self.queryset)
-        return super().qs
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # Annotated first, so the status filter and the status sort can use ``state``.
+        return super().filter_queryset(with_link_state(queryset))
 
     def by_state(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         return qs.filter(state=value) if value else qs
