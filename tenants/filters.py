@@ -149,9 +149,10 @@ class ConsentLinkFilter(django_filters.FilterSet):
         model = ConsentLink
         fields: list[str] = []
 
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        # Annotated first, so the status filter and the status sort can use ``state``.
-        return super().filter_queryset(with_link_state(queryset))
+    def __init__(self, data=None, queryset: QuerySet | None = None, **kwargs) -> None:
+        # Annotated first, so the status filter, the status sort and the rows have ``state``.
+        links = ConsentLink.objects.all() if queryset is None else queryset
+        super().__init__(data, queryset=with_link_state(links), **kwargs)
 
     def by_state(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         return qs.filter(state=value) if value else qs
