@@ -38,13 +38,13 @@ def dashboard(request):
     context = {
         "attention": [
             {
-                "label": "tenants need attention",
+                "label": "need attention",
                 "count": tenant_counts.get(TenantStatus.ATTENTION, 0),
                 "query": {"status": TenantStatus.ATTENTION},
                 "css": "status-attention",
             },
             {
-                "label": "tenants waiting for consent",
+                "label": "waiting for consent",
                 "count": tenant_counts.get(TenantStatus.INVITED, 0),
                 "query": {"status": TenantStatus.INVITED},
                 "css": "status-invited",
@@ -127,6 +127,7 @@ def operators(request):
                 return redirect("operators")
             messages.error(request, "Choose a valid role.")
     filters = OperatorFilter(request.GET or None, queryset=User.objects.all())
+    filters.form.auto_id = "filter_%s"  # the invite form below has its own "role"
     return render(
         request,
         "portal/operators.html",

@@ -54,7 +54,8 @@ def test_dashboard_tiles_open_the_list_they_count(operator_client, portfolio):
     html = operator_client.get(reverse("dashboard")).content.decode()
     tiles = re.findall(r'<a class="card[^"]*" href="([^"]+)" data-count="(\d+)">', html)
     assert len(tiles) >= 2 + 4  # needs attention, waiting for consent, then each status
-    assert "tenants need attention" in html and "tenants waiting for consent" in html
+    assert "Tenants to act on" in html
+    assert ">need attention<" in html and ">waiting for consent<" in html
     for href, count in tiles:
         listed = operator_client.get(href.replace("&amp;", "&"))
         assert listed.status_code == 200, href
@@ -242,3 +243,10 @@ def test_sync_run_tiles_open_the_runs_list_with_the_same_count(operator_client):
     assert dict(tiles) == {"/syncs/?status=failed": "1", "/syncs/?status=succeeded": "2"}
     for href, count in tiles:
         assert operator_client.get(href).context["page"].paginator.count == int(count)
+
+
+def test_the_operator_filter_and_the_invite_form_have_distinct_ids(admin_client):
+    html = admin_client.get(reverse("operators")).content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    assert 'id="filter_role"' in html and 'id="id_role"' in html

@@ -117,7 +117,7 @@ def test_operator_sorts_tenants_and_opens_a_dashboard_tile(
     page.get_by_label("Email").fill(operator_user.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
-    tile = page.get_by_role("link", name="tenants waiting for consent")
+    tile = page.get_by_role("link", name="waiting for consent")
     count = int(tile.locator(".count").inner_text())
     assert count == 1  # Litware: a link out, no answer yet
     tile.click()
