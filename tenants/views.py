@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditEvent
 from audit.services import Actor
+from portal.lists import list_context
 from portal.roles import WRITERS, require_role
 from tenants import graph, lifecycle, services, verification
 from tenants.filters import TenantFilter
@@ -37,29 +36,15 @@ TENANTS_PER_PAGE = 50
 def tenant_list(request):
     """Tenants, searched, filtered, sorted and paged (a portal may hold thousands), with how
     many of the searched tenants are in each status."""
-    filters = TenantFilter(request.GET or None, queryset=CustomerTenant.objects.all())
-    page = Paginator(filters.qs, TENANTS_PER_PAGE).get_page(request.GET.get("page"))
-    unfiltered_status = request.GET.copy()
-    unfiltered_status.pop("status", None)
-    by_status = TenantFilter(unfiltered_status, queryset=CustomerTenant.objects.all()).qs
-    counts = dict(by_status.order_by().values_list("status").annotate(n=Count("id")))
-    return render(
+    context = list_context(
         request,
-        "tenants/list.html",
-        {
-            "form": filters.form,
-            "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
-            "tenants": page.object_list,
-            "page": page,
-            "status_counts": [
-                (value, label, counts[value])
-                for value, label in TenantStatus.choices
-                if value in counts
-            ],
-            "status_total": sum(counts.values()),
-            "current_status": request.GET.get("status", ""),
-        },
+        TenantFilter,
+        CustomerTenant.objects.all(),
+        facet="status",
+        choices=TenantStatus.choices,
+        per_page=TENANTS_PER_PAGE,
     )
+    return render(request, "tenants/list.html", context | {"tenants": context["page"].object_list})
 
 
 @require_role(read=WRITERS)  # the form is for those who may save it

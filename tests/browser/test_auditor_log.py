@@ -42,20 +42,25 @@ def onboarded(portal, client, operator_user, cloudsim_clean, settings):
     return fabrikam, litware
 
 
+def _signed_in(browser, portal, user, **options):
+    context = browser.new_context(base_url=portal.url, **options)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    return context, page
+
+
 def test_auditor_filters_the_log_by_tenant_id_and_the_csv_carries_the_same_id(
     browser, portal, onboarded, make_user, shot
 ):
     fabrikam, litware = onboarded
     guid = str(fabrikam.tenant_id)
     auditor = make_user("aiko@contoso.example", Role.AUDITOR, display_name="Aiko Auditor")
-    context = browser.new_context(base_url=portal.url, accept_downloads=True)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(auditor.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.get_by_role("heading", name="Dashboard").wait_for()
+    context, page = _signed_in(browser, portal, auditor, accept_downloads=True)
 
     # The whole log: both tenants, actions in words, one stated time zone.
     page.get_by_role("link", name="Audit log", exact=True).click()
@@ -110,13 +115,7 @@ def test_operator_sorts_tenants_and_opens_a_dashboard_tile(
     browser, portal, onboarded, operator_user, shot
 ):
     _fabrikam, litware = onboarded
-    context = browser.new_context(base_url=portal.url)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(operator_user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    context, page = _signed_in(browser, portal, operator_user)
     tile = page.get_by_role("link", name="waiting for consent")
     count = int(tile.locator(".count").inner_text())
     assert count == 1  # Litware: a link out, no answer yet
