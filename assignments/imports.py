@@ -81,7 +81,10 @@ class ImportPreview:
 
 class ImportRejected(AssignmentError):
     def __init__(self, preview: ImportPreview) -> None:
-        super().__init__(preview.problem or f"{len(preview.bad_rows)} rows are not valid.")
+        bad = len(preview.bad_rows)
+        super().__init__(
+            preview.problem or (f"{bad} rows are not valid." if bad != 1 else "1 row is not valid.")
+        )
         self.preview = preview
 
 
@@ -235,7 +238,11 @@ def apply_import(
     if not preview.ok:
         raise ImportRejected(preview)
     with transaction.atomic():
-        removals = [row.principal.object_id for row in preview.rows if row.action == "remove"]
+        removals = [
+            row.principal.object_id
+            for row in preview.rows
+            if row.action == "remove" and row.principal is not None
+        ]
         for start in range(0, len(removals), 5000):
             Assignment.objects.filter(
                 resource=resource, object_id__in=removals[start : start + 5000]

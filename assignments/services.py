@@ -449,6 +449,19 @@ def _add_assignment(
     return assignment
 
 
+def _locked(assignment: Assignment) -> Assignment:
+    """The assignment's current row, locked for this transaction (raises when it is gone)."""
+    current = (
+        Assignment.objects.select_for_update()
+        .select_related("resource", "tenant")
+        .filter(pk=assignment.pk)
+        .first()
+    )
+    if current is None:
+        raise AssignmentError(f"{assignment} is no longer assigned.")
+    return current
+
+
 def remove_assignment(*, actor: Actor, assignment: Assignment) -> Assignment:
     """Mark for removal; the next sync deletes it on the resource, then here.
 
@@ -458,14 +471,7 @@ def remove_assignment(*, actor: Actor, assignment: Assignment) -> Assignment:
     gone.
     """
     with transaction.atomic():
-        current = (
-            Assignment.objects.select_for_update()
-            .select_related("resource", "tenant")
-            .filter(pk=assignment.pk)
-            .first()
-        )
-        if current is None:
-            raise AssignmentError(f"{assignment} is no longer assigned.")
+        current = _locked(assignment)
         current.desired = Desired.ABSENT
         current.sync_state = SyncState.PENDING
         current.last_error = ""
@@ -491,14 +497,7 @@ def update_assignment(
     """Change the client ids an assignment allows (empty: the operator app). Queues a sync."""
     clients = parse_client_ids(client_ids)
     with transaction.atomic():
-        current = (
-            Assignment.objects.select_for_update()
-            .select_related("resource", "tenant")
-            .filter(pk=assignment.pk)
-            .first()
-        )
-        if current is None:
-            raise AssignmentError(f"{assignment} is no longer assigned.")
+        current = _locked(assignment)
         if current.desired != Desired.PRESENT:
             raise AssignmentError(f"{current} is being removed; add it again to keep it.")
         before = list(current.client_ids)
@@ -585,6 +584,15 @@ def _lock(assignments, **filters) -> list[tuple]:
     )
 
 
+def _update_rows(rows: list[tuple], **fields) -> None:
+    """Mark the locked rows pending (to be sent again), with ``fields``, in chunks."""
+    pks = [pk for pk, _, _ in rows]
+    for start in range(0, len(pks), 5000):
+        Assignment.objects.filter(pk__in=pks[start : start + 5000]).update(
+            sync_state=SyncState.PENDING, last_error="", **fields
+        )
+
+
 def remove_assignments(*, actor: Actor, assignments, scope) -> int:
     """Mark every given assignment for removal (one event); returns how many were marked.
 
@@ -596,14 +604,7 @@ def remove_assignments(*, actor: Actor, assignments, scope) -> int:
         rows = _lock(assignments, desired=Desired.PRESENT)
         if not rows:
             raise AssignmentError("None of the selected assignments is left to remove.")
-        pks = [pk for pk, _, _ in rows]
-        for start in range(0, len(pks), 5000):
-            Assignment.objects.filter(pk__in=pks[start : start + 5000]).update(
-                desired=Desired.ABSENT,
-                sync_state=SyncState.PENDING,
-                last_error="",
-                updated_at=timezone.now(),
-            )
+        _update_rows(rows, desired=Desired.ABSENT, updated_at=timezone.now())
         resources = AcsResource.objects.filter(pk__in={r for _, _, r in rows})
         _bulk_scope_event(
             actor=actor,
@@ -629,11 +630,7 @@ def resync_assignments(*, actor: Actor, assignments, scope, only_failed: bool = 
                 if only_failed
                 else "No assignment is selected."
             )
-        pks = [pk for pk, _, _ in rows]
-        for start in range(0, len(pks), 5000):
-            Assignment.objects.filter(pk__in=pks[start : start + 5000]).update(
-                sync_state=SyncState.PENDING, last_error=""
-            )
+        _update_rows(rows)
         trigger = "retry-failed" if only_failed else "resync"
         runs = []
         for resource in AcsResource.objects.filter(pk__in={r for _, _, r in rows}):
@@ -663,11 +660,7 @@ def retry_failed(*, actor: Actor, resource: AcsResource, run: SyncRun | None = N
         drift = resource.drift.filter(remove_requested=True).count()
         if not rows and not drift:
             raise AssignmentError(f"No entry of {resource} is failing now.")
-        pks = [pk for pk, _, _ in rows]
-        for start in range(0, len(pks), 5000):
-            Assignment.objects.filter(pk__in=pks[start : start + 5000]).update(
-                sync_state=SyncState.PENDING, last_error=""
-            )
+        _update_rows(rows)
         queued, created = _queue_sync_now(
             resource=resource, trigger="retry-failed", user=actor.user
         )

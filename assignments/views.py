@@ -152,26 +152,15 @@ def _assignment_list(request, scope, *, title: str):
         del filterset.form.fields["tenant"]
     if request.method == "POST":
         return _bulk(request, scope, filterset)
-    filtered = filterset.qs
-    page = Paginator(filtered, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     names.name_assignments(page.object_list)
-    query = request.GET.copy()
-    query.pop("page", None)
-    sort = query.copy()
-    sort.pop("ordering", None)
     context = {
+        **_list_extras(request, filterset, page),
         "scope": scope,
         "resource": scope if isinstance(scope, AcsResource) else None,
         "tenant": scope if isinstance(scope, CustomerTenant) else None,
         "title": title,
-        "filter_form": filterset.form,
-        "page": page,
         "counts": selectors.counts(_scope_qs(scope)),
-        "shown": page.paginator.count,
-        "query": query.urlencode(),
-        "sort_query": sort.urlencode(),
-        "ordering": request.GET.get("ordering", ""),
-        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
     }
     return render(request, "assignments/assignment_list.html", context)
 
@@ -604,11 +593,17 @@ def run_retry_failed(request, pk: int):
 
 
 @require_role()
-def runs(request):
-    """Every sync run: filters, search, sorting."""
-    filterset = SyncRunFilter(request.GET or None)
+def runs(request, pk: int | None = None):
+    """Every sync run, or one resource's: filters, search, sorting."""
+    resource = _resource(pk) if pk is not None else None
+    filterset = SyncRunFilter(
+        request.GET or None, queryset=resource.sync_runs.all() if resource else None
+    )
+    if resource is not None:
+        del filterset.form.fields["resource"]
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "assignments/runs.html", _list_extras(request, filterset, page))
+    context = {**_list_extras(request, filterset, page), "resource": resource}
+    return render(request, "assignments/runs.html", context)
 
 
 def _list_extras(request, filterset, page) -> dict:

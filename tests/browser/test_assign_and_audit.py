@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assignments.models import AcsResource
+from assignments.models import AcsResource, Assignment
 from audit.services import Actor
 from cloudsim import ids
 from portal.models import Role
@@ -58,23 +58,26 @@ def test_operator_assigns_a_group_and_a_user_and_watches_the_sync(
     page.get_by_role("link", name="ACS resources").click()
     page.get_by_role("link", name=ids.CONTOSO_ACS).first.click()
     shot(page, "12-resource")
-    page.get_by_role("link", name="Add assignment").click()
-    page.get_by_label("Tenant", exact=True).first.select_option(label="Fabrikam (verified)")
-    page.get_by_role("button", name="Use this tenant").click()
+    # One flow: the tenant, a Graph search of its users and groups, Assign on a result.
+    page.get_by_role("link", name="Add assignments").click()
+    page.get_by_label("Tenant").select_option(label="Fabrikam (verified)")
+    page.get_by_label("Find users and groups").fill("Sa")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.get_by_role("button", name="Assign Sales").wait_for()
     shot(page, "12b-assignment-add")
-    page.get_by_label("Who").select_option("group")
-    page.get_by_label("Group").select_option(label="Sales")
-    page.get_by_role("button", name="Add assignment").click()
-    page.get_by_role("link", name="Add assignment").click()
-    page.get_by_label("Tenant", exact=True).first.select_option(label="Fabrikam (verified)")
-    page.get_by_role("button", name="Use this tenant").click()
-    page.get_by_label("Name or UPN starts with").fill("ade")
-    page.get_by_role("button", name="Search Graph").click()
+    page.get_by_role("button", name="Assign Sales").click()
+    page.get_by_text("Assigned Sales on").wait_for()
+    page.get_by_label("Find users and groups").fill("ade")
+    page.get_by_role("button", name="Search", exact=True).click()
     page.get_by_text("adele@fabrikam.example").first.wait_for()
     shot(page, "13-user-search")
-    page.get_by_label("Who").select_option("user")
-    page.get_by_label("User (UPN or object id)").fill("adele@fabrikam.example")
-    page.get_by_role("button", name="Add assignment").click()
+    # Enter in a field assigns nobody (it is not a click on the first Assign).
+    page.get_by_label("Client ids allowed").press("Enter")
+    page.wait_for_timeout(500)
+    assert not Assignment.objects.filter(object_id=ids.FABRIKAM_ADELE).exists()
+    page.get_by_role("button", name="Assign Adele Vance").click()  # one click
+    page.get_by_text("Assigned Adele Vance on").wait_for()
+    assert page.get_by_role("button", name="Assign Adele Vance").count() == 0
 
     page.goto(f"/resources/{resource.pk}/")
     page.get_by_role("button", name="Sync now").click()
