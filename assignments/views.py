@@ -32,7 +32,7 @@ from assignments.forms import (
 from assignments.models import AcsResource, Assignment, Desired, DriftEntry, SyncRun
 from audit.services import Actor
 from portal.forms import id_or_none
-from portal.roles import ADMINS, require_role
+from portal.roles import ADMINS, WRITERS, require_role
 from tenants.models import CustomerTenant, TenantStatus
 
 PAGE_SIZE = 100
@@ -307,7 +307,7 @@ def _pick(value: str) -> tuple[str, str]:
     return kind, oid
 
 
-@require_role()
+@require_role(read=WRITERS)  # a form only those who may save it see
 def assignment_add(request, pk: int | None = None):
     """Add assignments in one flow: tenant, search users and groups, Assign (one or several).
 
@@ -441,7 +441,7 @@ def _assignment(pk: int, assignment_pk: int) -> Assignment:
     )
 
 
-@require_role()
+@require_role(read=WRITERS)  # a form only those who may save it see
 def assignment_edit(request, pk: int, assignment_pk: int):
     assignment = _assignment(pk, assignment_pk)
     names.name_assignments([assignment])
@@ -465,7 +465,7 @@ def assignment_edit(request, pk: int, assignment_pk: int):
     )
 
 
-@require_role()
+@require_role(read=WRITERS)  # a form only those who may save it see
 def assignment_remove(request, pk: int, assignment_pk: int):
     """GET: what removing this assignment will do; POST: remove it."""
     assignment = _assignment(pk, assignment_pk)
@@ -492,7 +492,7 @@ def assignment_remove(request, pk: int, assignment_pk: int):
 
 
 # --- CSV ----------------------------------------------------------------------------------
-@require_role()
+@require_role(read=WRITERS)  # a form only those who may save it see
 def assignment_import(request, pk: int):
     """Upload → preview (the file stays on the server, ``assignments.uploads``) → confirm."""
     resource = _resource(pk)

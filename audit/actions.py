@@ -63,6 +63,7 @@ class Action(models.TextChoices):
     SYNC_STARTED = "sync.started", "Sync started"
     SYNC_FINISHED = "sync.finished", "Sync finished"
     ACCESS_CHECKED = "access.checked", "Access checked"
+    ACCESS_DENIED = "access.denied", "Change refused: role does not allow it"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
     AUDIT_RETENTION_APPLIED = "audit.retention_applied", "Audit retention applied"
     # Notifications (issue 15)

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from tenants import consent_views, views
+from tenants import consent_views, list_views, views
 
 app_name = "tenants"
 urlpatterns = [
     path("tenants/", views.tenant_list, name="list"),
     path("tenants/add/", views.tenant_create, name="create"),
+    path("tenants/links/", list_views.link_list, name="links"),
     path("tenants/preflight/", views.preflight, name="preflight"),
     path("tenants/<id:pk>/", views.tenant_detail, name="detail"),
     path("tenants/<id:pk>/edit/", views.tenant_edit, name="edit"),

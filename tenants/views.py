@@ -4,55 +4,51 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditEvent
 from audit.services import Actor
+from portal.lists import list_context
 from portal.roles import WRITERS, require_role
 from tenants import graph, lifecycle, verification
 from tenants.actions import consent, groups, registration
 from tenants.errors import TenantError
+from tenants.filters import TenantFilter
 from tenants.forms import (
     ConsentLinkForm,
     GroupAddForm,
     TenantCreateForm,
     TenantEditForm,
-    TenantFilterForm,
 )
-from tenants.models import ConsentLink, CustomerGroup, CustomerTenant, VerificationLevel
+from tenants.models import (
+    ConsentLink,
+    CustomerGroup,
+    CustomerTenant,
+    TenantStatus,
+    VerificationLevel,
+)
 
 TENANTS_PER_PAGE = 50
 
 
 @require_role()
 def tenant_list(request):
-    """Tenants by name, filtered and paged (a portal may hold thousands)."""
-    form = TenantFilterForm(request.GET or None)
-    tenants = CustomerTenant.objects.all()
-    if form.is_valid():
-        q, status = form.cleaned_data["q"].strip(), form.cleaned_data["status"]
-        if q:
-            match = Q(display_name__icontains=q) | Q(primary_domain__icontains=q)
-            if graph.normalize_guid(q):
-                match |= Q(tenant_id=graph.normalize_guid(q))
-            tenants = tenants.filter(match)
-        if status:
-            tenants = tenants.filter(status=status)
-    page = Paginator(tenants, TENANTS_PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
+    """Tenants, searched, filtered, sorted and paged (a portal may hold thousands), with how
+    many of the searched tenants are in each status."""
+    context = list_context(
         request,
-        "tenants/list.html",
-        {"form": form, "tenants": page.object_list, "page": page, "query": query.urlencode()},
+        TenantFilter,
+        CustomerTenant.objects.all(),
+        facet="status",
+        choices=TenantStatus.choices,
+        per_page=TENANTS_PER_PAGE,
     )
+    return render(request, "tenants/list.html", context | {"tenants": context["page"].object_list})
 
 
-@require_role()
+@require_role(read=WRITERS)  # the form is for those who may save it
 def tenant_create(request):
     form = TenantCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -128,7 +128,7 @@ def test_auditor_filters_the_log_opens_the_report_and_downloads_csv(
     assert "Litware" not in page.inner_text("table")
     shot(page, "15-audit-log-filtered")
 
-    granted = page.locator("table tbody tr", has_text="consent.granted").first
+    granted = page.locator("table tbody tr", has_text="Admin consent granted").first
     granted.get_by_role("link", name=re.compile("Details")).click()
     page.get_by_role("heading", name="Admin consent granted").wait_for()
     details = page.inner_text("main")
@@ -141,7 +141,7 @@ def test_auditor_filters_the_log_opens_the_report_and_downloads_csv(
     content = Path(download_info.value.path()).read_text(encoding="utf-8")
     exported = list(csv.DictReader(io.StringIO(content)))
     assert len(exported) == rows.count()  # the same filtered view, every row
-    assert {r["tenant_id"] for r in exported} == {str(tenant.pk)}
+    assert {r["tenant_id"] for r in exported} == {str(tenant.tenant_id)}
     assert "consent.granted" in {r["action"] for r in exported}
 
     page.goto(f"/audit/tenants/{tenant.pk}/report/")
