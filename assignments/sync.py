@@ -656,6 +656,7 @@ def _send_batch(client: acs.AcsClient, ops: list[Op]) -> list[tuple[Op, str, boo
             if op.kind == OpKind.DELETE:
                 client.delete_assignment(op.object_id)
             else:
+                assert op.body is not None  # a put always carries the entry it writes
                 client.put_assignment(
                     op.object_id,
                     tenant_id=op.body["tenantId"],

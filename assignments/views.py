@@ -632,9 +632,12 @@ def run_progress(request, pk: int):
 def drift(request, pk: int):
     resource = _resource(pk)
     if request.method == "POST":
-        entry = DriftEntry.objects.filter(
-            resource=resource, pk=id_or_none(request.POST.get("entry"))
-        ).first()
+        entry_pk = id_or_none(request.POST.get("entry"))
+        entry = (
+            DriftEntry.objects.filter(resource=resource, pk=entry_pk).first()
+            if entry_pk is not None
+            else None
+        )
         actor = Actor.from_request(request)
         if entry is None:
             messages.error(request, "That remote assignment is no longer listed.")

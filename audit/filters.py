@@ -154,9 +154,11 @@ class AuditEventFilter(django_filters.FilterSet):
     resource = django_filters.ModelChoiceFilter(
         label="ACS resource",
         method="by_resource",
-        queryset=lambda request: apps.get_model("assignments", "AcsResource").objects.order_by(
-            "name"
-        ),
+        # A callable is read per request (django-filter's documented form); the stubs only
+        # admit a queryset.
+        queryset=lambda request: apps.get_model(  # type: ignore[arg-type]
+            "assignments", "AcsResource"
+        ).objects.order_by("name"),
         empty_label="Any resource",
     )
     action = django_filters.ChoiceFilter(
