@@ -21,8 +21,8 @@ from api.tokens import TokenError
 from assignments.imports import ImportRejected
 from assignments.services import AssignmentError
 from portal.request_context import get_request_id
+from tenants.actions.consent import LinkUnavailable
 from tenants.errors import InvalidTransition, TenantError
-from tenants.services import LinkUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -44,11 +44,13 @@ from assignments.models import AcsResource, Assignment, SyncRun
 from assignments.selectors import CSV_COLUMNS
 from audit import selectors as audit_selectors
 from audit.export import csv_stream, jsonl_stream
-from audit.forms import AuditFilterForm
+from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
 from audit.services import record_export
 from tenants import lifecycle, verification
-from tenants import services as tenant_services
+from tenants.actions import consent as consent_actions
+from tenants.actions import groups as group_actions
+from tenants.actions import registration
 from tenants.models import ConsentLink, CustomerGroup, CustomerTenant
 
 PROBLEM = OpenApiResponse(
@@ -110,7 +112,7 @@ class TenantViewSet(mixins.ListModelMixin, ApiViewSet):
     )
     def create(self, request):
         data = _valid(s.TenantCreateSerializer, request.data)
-        tenant = tenant_services.register_tenant(
+        tenant = registration.register_tenant(
             actor=actor(request),
             tenant_ref=data["tenant"],
             display_name=data["display_name"],
@@ -130,7 +132,7 @@ class TenantViewSet(mixins.ListModelMixin, ApiViewSet):
         with transaction.atomic():
             tenant = _locked(CustomerTenant, pk)
             self.check_if_match(tenant)
-            tenant = tenant_services.update_tenant(
+            tenant = registration.update_tenant(
                 actor=actor(request),
                 tenant=tenant,
                 display_name=data.get(
@@ -149,7 +151,7 @@ class TenantViewSet(mixins.ListModelMixin, ApiViewSet):
         with transaction.atomic():
             tenant = _locked(CustomerTenant, pk)
             self.check_if_match(tenant)
-            tenant_services.delete_tenant(actor=actor(request), tenant=tenant)
+            registration.delete_tenant(actor=actor(request), tenant=tenant)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -186,8 +188,8 @@ class TenantViewSet(mixins.ListModelMixin, ApiViewSet):
         step = _valid(s.OffboardSerializer, request.data)["step"]
         tenant = self.get_object()
         service = {
-            "start": tenant_services.start_offboarding,
-            "finish": tenant_services.finish_offboarding,
+            "start": registration.start_offboarding,
+            "finish": registration.finish_offboarding,
         }[step]
         return self.tagged(service(actor=actor(request), tenant=tenant))
 
@@ -210,7 +212,7 @@ class TenantViewSet(mixins.ListModelMixin, ApiViewSet):
             links = self.paginate_queryset(tenant.consent_links.order_by("-id"))
             return self.get_paginated_response(s.ConsentLinkSerializer(links, many=True).data)
         data = _valid(s.ConsentLinkCreateSerializer, request.data)
-        issued = tenant_services.issue_consent_link(
+        issued = consent_actions.issue_consent_link(
             actor=actor(request),
             tenant=tenant,
             admin_email=data["admin_email"],
@@ -242,7 +244,7 @@ class TenantViewSet(mixins.ListModelMixin, ApiViewSet):
             groups = self.paginate_queryset(tenant.groups.order_by("-id"))
             return self.get_paginated_response(s.CustomerGroupSerializer(groups, many=True).data)
         data = _valid(s.GroupCreateSerializer, request.data)
-        group = tenant_services.add_customer_group(
+        group = group_actions.add_customer_group(
             actor=actor(request), tenant=tenant, object_id=str(data["object_id"])
         )
         return Response(s.CustomerGroupSerializer(group).data, status=status.HTTP_201_CREATED)
@@ -272,7 +274,7 @@ class ConsentLinkViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
-        link = tenant_services.revoke_consent_link(actor=actor(request), link=self.get_object())
+        link = consent_actions.revoke_consent_link(actor=actor(request), link=self.get_object())
         return self.tagged(link)
 
 
@@ -290,7 +292,7 @@ class CustomerGroupViewSet(ApiViewSet):
         with transaction.atomic():
             group = _locked(CustomerGroup, pk)
             self.check_if_match(group)
-            tenant_services.remove_customer_group(actor=actor(request), group=group)
+            group_actions.remove_customer_group(actor=actor(request), group=group)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -516,6 +518,10 @@ AUDIT_FILTERS = [
     OpenApiParameter("target_type", OpenApiTypes.STR),
     OpenApiParameter("target_id", OpenApiTypes.STR),
     OpenApiParameter("request_id", OpenApiTypes.STR),
+    OpenApiParameter("resource", OpenApiTypes.INT, description="An ACS resource's id."),
+    OpenApiParameter(
+        "ordering", OpenApiTypes.STR, enum=["-at", "at"], description="-at: newest first (default)."
+    ),
 ]
 EXPORTS = {
     "csv": (csv_stream, "text/csv; charset=utf-8"),
@@ -531,13 +537,14 @@ class AuditEventViewSet(ApiViewSet):
     pagination_class = None
     one_object = True  # its "list" answers one keyset page object (api.schema)
 
-    def _filter(self) -> audit_selectors.EventFilter:
-        form = AuditFilterForm(self.request.query_params)
-        if not form.is_valid():
+    def _filter(self) -> AuditEventFilter:
+        """The pages' FilterSet; unlike the page, a value that does not validate is a 400."""
+        flt = AuditEventFilter(self.request.query_params, queryset=AuditEvent.objects.all())
+        if not flt.is_valid():
             raise serializers.ValidationError(
-                {name: [str(m) for m in messages] for name, messages in form.errors.items()}
+                {name: [str(m) for m in messages] for name, messages in flt.errors.items()}
             )
-        return form.to_filter()
+        return flt
 
     @extend_schema(
         parameters=[
@@ -545,7 +552,7 @@ class AuditEventViewSet(ApiViewSet):
             OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`/`previous`."),
         ],
         responses={200: s.AuditPageSerializer, **ERRORS},
-        summary="Audit events, newest first, in keyset pages",
+        summary="Audit events, newest first unless ordering=at, in keyset pages",
         operation_id="audit_events_list",
     )
     def list(self, request):
@@ -554,7 +561,7 @@ class AuditEventViewSet(ApiViewSet):
         cursor = audit_selectors.Cursor.decode(text)
         if text and cursor is None:
             raise Problem("validation", "The cursor is not one this API gave.")
-        page = audit_selectors.page_events(audit_selectors.filter_events(flt), cursor)
+        page = audit_selectors.page_events(flt.qs, cursor, newest_first=flt.newest_first)
 
         def link(value):
             if value is None:
@@ -578,9 +585,9 @@ class AuditEventViewSet(ApiViewSet):
     def _export(self, request, format: str):
         flt = self._filter()
         render_rows, content_type = EXPORTS[format]
-        record_export(actor=actor(request), filters=flt.as_params(), format=format)
+        record_export(actor=actor(request), filters=flt.clean_params(), format=format)
         response = StreamingHttpResponse(
-            render_rows(audit_selectors.export_rows(audit_selectors.filter_events(flt))),
+            render_rows(audit_selectors.export_rows(flt.qs, oldest_first=not flt.newest_first)),
             content_type=content_type,
         )
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")

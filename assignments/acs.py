@@ -44,7 +44,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +54,7 @@ from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 import httpx
 from django.conf import settings
 
+from assignments import breaker as breaker_kinds
 from assignments.breaker import Cancelled, CircuitBreaker, GaveUp
 from portal import metrics, outbound
 from portal.external import ServiceError, retry_after_seconds, tls_context
@@ -190,7 +191,7 @@ class HmacAuth(httpx.Auth):
     def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
         return "HmacAuth(<key hidden>)"
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers.update(
             hmac_headers(
                 method=request.method,
@@ -219,7 +220,7 @@ class BearerAuth(httpx.Auth):
     def __repr__(self) -> str:
         return "BearerAuth(<token hidden>)"
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         url = request.url
         port = "" if url.port in (None, 443) else f":{url.port}"
         if url.scheme != "https" or f"https://{url.host}{port}".lower() != self._origin:
@@ -438,7 +439,7 @@ class AcsClient:
             with self._count_lock:
                 self.requests_sent += 1
             try:
-                kwargs = {"auth": auth} if auth is not None else {}
+                kwargs: dict[str, Any] = {"auth": auth} if auth is not None else {}
                 response = self._http.request(
                     method, url, content=content, headers=headers, **kwargs
                 )
@@ -474,8 +475,17 @@ class AcsClient:
         raise last
 
     def _record_transient(self, error: AcsError) -> None:
-        if self.breaker is not None:
-            self.breaker.record_failure(reason=str(error), retry_after=error.retry_after)
+        if self.breaker is None:
+            return
+        if error.status == 429:
+            kind = breaker_kinds.THROTTLED
+            wait = f"; it asked to wait {error.retry_after:.0f} s" if error.retry_after else ""
+            reason = f"ACS is throttling requests{wait} ({error})"
+        elif error.status:
+            kind, reason = breaker_kinds.SERVER_ERROR, f"ACS is failing ({error})"
+        else:
+            kind, reason = breaker_kinds.UNREACHABLE, f"ACS cannot be reached ({error})"
+        self.breaker.record_failure(reason=reason, retry_after=error.retry_after, kind=kind)
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:

@@ -6,7 +6,8 @@ With it, a run of transient failures (or one 429 with ``Retry-After``) opens the
 cool-down; requests wait instead of being sent, one probe goes out when it ends, and its
 success closes the circuit for all. A sync builds one client, hence one breaker, per resource.
 
-``waiting()`` tells the run page what the sync is waiting for and until when.
+``waiting()`` tells the run page what the sync is waiting for, why (``Wait.kind``: throttled,
+server errors, unreachable) and until when.
 """
 
 from __future__ import annotations
@@ -28,10 +29,17 @@ class GaveUp(Exception):
     """The resource has refused requests for longer than the breaker waits; not sent."""
 
 
+# Why requests wait (``Wait.kind``; ``SyncRun.wait_kind`` on the run page).
+THROTTLED = "throttled"  # 429 with Retry-After: the resource asked for the pause
+SERVER_ERROR = "server_error"  # 5xx answers in a row
+UNREACHABLE = "unreachable"  # timeouts, refused or dropped connections in a row
+
+
 @dataclass(frozen=True)
 class Wait:
     until: float  # time.time() at which requests go out again
     reason: str
+    kind: str = SERVER_ERROR
 
 
 class CircuitBreaker:
@@ -46,6 +54,7 @@ class CircuitBreaker:
         self._open_until = 0.0  # time.monotonic()
         self._probing = False
         self._reason = ""
+        self._kind = ""
 
     def before_request(self, cancel: threading.Event | None = None) -> None:
         """Return when a request may be sent; raises ``Cancelled`` if ``cancel`` is set."""
@@ -70,12 +79,19 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         with self._cond:
+            if self._open_until > time.monotonic():
+                # A request sent before the circuit opened answered while it cools down: the
+                # wait stands (a 429's Retry-After holds for every thread); the probe closes it.
+                return
             self._failures, self._open_until, self._probing, self._reason = 0, 0.0, False, ""
             self._failing_since = 0.0
             self._cond.notify_all()
 
-    def record_failure(self, *, reason: str, retry_after: float | None = None) -> None:
-        """A transient failure. Opens (or keeps open) the circuit when there were enough."""
+    def record_failure(
+        self, *, reason: str, retry_after: float | None = None, kind: str = SERVER_ERROR
+    ) -> None:
+        """A transient failure. Opens (or keeps open) the circuit when there were enough, or at
+        once for a ``retry_after`` (a 429's Retry-After); ``kind`` says what failed."""
         with self._cond:
             self._failures += 1
             self._failing_since = self._failing_since or time.monotonic()
@@ -86,7 +102,7 @@ class CircuitBreaker:
                 if retry_after is not None:
                     cool = min(COOL_DOWN_CAP, max(retry_after, 0.0))
                 self._open_until = max(self._open_until, time.monotonic() + cool)
-                self._reason = reason
+                self._reason, self._kind = reason, kind
             self._cond.notify_all()
 
     def waiting(self) -> Wait | None:
@@ -95,4 +111,4 @@ class CircuitBreaker:
             left = self._open_until - time.monotonic()
             if left <= 0:
                 return None
-            return Wait(until=time.time() + left, reason=self._reason)
+            return Wait(until=time.time() + left, reason=self._reason, kind=self._kind)

@@ -66,11 +66,16 @@ def _tenants():
     return CustomerTenant.objects.order_by("display_name")
 
 
+class TenantChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj} ({obj.get_status_display().lower()})"
+
+
 class FindForm(forms.Form):
     """Step one of adding assignments: the resource (when not given), the tenant, a search."""
 
     resource = forms.ModelChoiceField(queryset=AcsResource.objects.all(), empty_label=None)
-    tenant = forms.ModelChoiceField(queryset=CustomerTenant.objects.none(), empty_label=None)
+    tenant = TenantChoiceField(queryset=CustomerTenant.objects.none(), empty_label=None)
     q = forms.CharField(
         required=False,
         max_length=100,
@@ -81,17 +86,15 @@ class FindForm(forms.Form):
 
     def __init__(self, *args, resource: AcsResource | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        tenants = _tenants().exclude(status__in=["offboarding", "offboarded"])
-        self.fields["tenant"].queryset = tenants
-        self.fields["tenant"].label_from_instance = lambda t: (
-            f"{t} ({t.get_status_display().lower()})"
-        )
+        field = self.fields["tenant"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = _tenants().exclude(status__in=["offboarding", "offboarded"])
         if resource is not None:
             del self.fields["resource"]
         else:
-            only = AcsResource.objects.all()
-            if only.count() == 1:
-                self.fields["resource"].initial = only.first().pk
+            only = list(AcsResource.objects.values_list("pk", flat=True)[:2])
+            if len(only) == 1:
+                self.fields["resource"].initial = only[0]
 
 
 class AssignForm(forms.Form):

@@ -25,10 +25,10 @@ from assignments.selectors import CSV_COLUMNS
 from assignments.services import (
     AssignmentError,
     Principal,
-    _queue_sync_after_change,
     check_principal,
     find_user,
     parse_client_ids,
+    queue_sync_after_change,
 )
 from audit.actions import Action
 from audit.services import Actor, record_event
@@ -81,7 +81,10 @@ class ImportPreview:
 
 class ImportRejected(AssignmentError):
     def __init__(self, preview: ImportPreview) -> None:
-        super().__init__(preview.problem or f"{len(preview.bad_rows)} rows are not valid.")
+        bad = len(preview.bad_rows)
+        super().__init__(
+            preview.problem or (f"{bad} rows are not valid." if bad != 1 else "1 row is not valid.")
+        )
         self.preview = preview
 
 
@@ -235,7 +238,11 @@ def apply_import(
     if not preview.ok:
         raise ImportRejected(preview)
     with transaction.atomic():
-        removals = [row.principal.object_id for row in preview.rows if row.action == "remove"]
+        removals = [
+            row.principal.object_id
+            for row in preview.rows
+            if row.action == "remove" and row.principal is not None
+        ]
         for start in range(0, len(removals), 5000):
             Assignment.objects.filter(
                 resource=resource, object_id__in=removals[start : start + 5000]
@@ -243,6 +250,7 @@ def apply_import(
         for row in preview.rows:
             if row.action in ("unchanged", "remove"):
                 continue
+            assert row.principal is not None and row.tenant is not None  # set by _validate_row
             Assignment.objects.update_or_create(
                 resource=resource,
                 object_id=row.principal.object_id,
@@ -277,5 +285,5 @@ def apply_import(
             },
         )
         if preview.count("add") or preview.count("update") or preview.count("remove"):
-            _queue_sync_after_change(resource, actor.user)
+            queue_sync_after_change(resource, actor.user)
     return preview

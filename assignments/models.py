@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 from django.conf import settings
 from django.db import models
 
@@ -108,6 +111,22 @@ class SyncStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class WaitKind(models.TextChoices):
+    """Why a running sync waits before sending again (``assignments.breaker``)."""
+
+    THROTTLED = "throttled", "Throttled by ACS (429, Retry-After)"
+    SERVER_ERROR = "server_error", "ACS server errors (5xx)"
+    UNREACHABLE = "unreachable", "ACS unreachable (timeouts, connections)"
+
+
+class RetryWait(NamedTuple):
+    """What a running sync waits for: sending resumes at ``until``; ``reason`` in words."""
+
+    until: datetime
+    reason: str
+    kind: str  # a WaitKind value
+
+
 class SyncRun(models.Model):
     """One reconciliation of a resource: counts, progress and every failure with its reason."""
 
@@ -141,6 +160,7 @@ class SyncRun(models.Model):
     # when, and why. Shown on the run page with a countdown.
     waiting_until = models.DateTimeField(null=True, blank=True)
     wait_reason = models.CharField(max_length=300, blank=True)
+    wait_kind = models.CharField(max_length=16, choices=WaitKind.choices, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -149,16 +169,39 @@ class SyncRun(models.Model):
         return f"Sync of {self.resource} #{self.pk} ({self.status})"
 
     @property
+    def waiting(self) -> RetryWait | None:
+        """``RetryWait(until, reason, kind)`` while the run waits to send again, else None.
+
+        Set by the sync while its requests wait out a 429's Retry-After, or a pause after
+        repeated server errors or unreachable connections (the circuit breaker is open); cleared
+        as soon as sending resumes, and when the run ends. ``until`` is when it resumes (for a
+        countdown), ``reason`` says why in words (the status and the resource's own message),
+        ``kind`` is a ``WaitKind``. None as well once ``until`` has passed: the run is sending.
+        """
+        from django.utils import timezone
+
+        if self.status != SyncStatus.RUNNING or self.waiting_until is None:
+            return None
+        if self.waiting_until <= timezone.now():
+            return None
+        return RetryWait(self.waiting_until, self.wait_reason, self.wait_kind)
+
+    @property
     def wait_text(self) -> str:
         """ "Waiting 23 s before retrying: …" while the sending waits, else empty."""
         from django.utils import timezone
 
-        if self.status != SyncStatus.RUNNING or self.waiting_until is None:
+        waiting = self.waiting
+        if waiting is None:
             return ""
-        left = (self.waiting_until - timezone.now()).total_seconds()
-        if left <= 0:
-            return ""
-        return f"Waiting {left:.0f} s before retrying: {self.wait_reason}"
+        left = (waiting.until - timezone.now()).total_seconds()
+        return f"Waiting {left:.0f} s before retrying: {waiting.reason}"
+
+    @property
+    def in_sync(self) -> bool:
+        """The run ended with the resource as the database wants it and nothing unknown on it:
+        succeeded, and no drift (remote entries the portal did not make) left."""
+        return self.status == SyncStatus.SUCCEEDED and not self.failed and not self.drift
 
     @property
     def progress_percent(self) -> int:

@@ -13,7 +13,14 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from assignments.models import Assignment, PrincipalType, SyncRun, SyncState, SyncStatus
+from assignments.models import (
+    Assignment,
+    PrincipalType,
+    RetryWait,
+    SyncRun,
+    SyncState,
+    SyncStatus,
+)
 
 CSV_COLUMNS = ["principal_type", "object_id", "tenant_id", "client_ids"]
 EXPORT_COLUMNS = [*CSV_COLUMNS, "display_name", "desired", "sync_state", "last_synced_at"]
@@ -84,19 +91,10 @@ def _safe_cell(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def run_wait(run: SyncRun) -> tuple[datetime, str] | None:
-    """(until, reason) while the run's sending waits before retrying (429 Retry-After, 5xx).
-
-    ``SyncRun.waiting`` when the model has it; else read from ``waiting_until``/``wait_reason``.
-    """
-    waiting = getattr(run, "waiting", None)
-    if callable(waiting):
-        waiting = waiting()
-    if waiting is None and run.status == SyncStatus.RUNNING and run.waiting_until:
-        waiting = (run.waiting_until, run.wait_reason)
-    if waiting is None or waiting[0] <= timezone.now():
-        return None
-    return waiting
+def run_wait(run: SyncRun) -> RetryWait | None:
+    """(until, reason, kind) while the run's sending waits before retrying (429 Retry-After,
+    5xx, unreachable): ``SyncRun.waiting``, None once ``until`` has passed."""
+    return run.waiting
 
 
 @dataclass(frozen=True)

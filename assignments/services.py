@@ -171,10 +171,11 @@ def _queue_sync(
     return run, True
 
 
-def _queue_sync_after_change(resource: AcsResource, user=None) -> None:
+def queue_sync_after_change(resource: AcsResource, user=None) -> None:
     """Debounced: join the queued run, or queue one that starts after a short delay.
 
-    A step of the services that change assignments: their own audit event records the change.
+    A step of the services that change assignments (here, in assignments/imports.py and in
+    tenant offboarding): their own audit event records the change.
     """
     _queue_sync(
         resource=resource,
@@ -211,10 +212,13 @@ def request_sync(*, actor: Actor, resource: AcsResource, trigger: str = "manual"
     return run
 
 
-def queue_periodic_syncs() -> int:
-    """Beat: a periodic run for each enabled resource without one queued. Returns how many."""
+def queue_periodic_syncs(resources=None) -> int:
+    """Beat: a periodic run for each enabled resource (of ``resources``, default all) without
+    one queued. Returns how many."""
     count = 0
-    for resource in AcsResource.objects.filter(enabled=True):
+    for resource in (resources if resources is not None else AcsResource.objects).filter(
+        enabled=True
+    ):
         with transaction.atomic():
             run, created = _queue_sync(resource=resource, trigger="periodic")
             if created:
@@ -445,8 +449,21 @@ def _add_assignment(
                 "tenant_status": tenant.status,
             },
         )
-        _queue_sync_after_change(resource, actor.user)
+        queue_sync_after_change(resource, actor.user)
     return assignment
+
+
+def _locked(assignment: Assignment) -> Assignment:
+    """The assignment's current row, locked for this transaction (raises when it is gone)."""
+    current = (
+        Assignment.objects.select_for_update()
+        .select_related("resource", "tenant")
+        .filter(pk=assignment.pk)
+        .first()
+    )
+    if current is None:
+        raise AssignmentError(f"{assignment} is no longer assigned.")
+    return current
 
 
 def remove_assignment(*, actor: Actor, assignment: Assignment) -> Assignment:
@@ -458,14 +475,7 @@ def remove_assignment(*, actor: Actor, assignment: Assignment) -> Assignment:
     gone.
     """
     with transaction.atomic():
-        current = (
-            Assignment.objects.select_for_update()
-            .select_related("resource", "tenant")
-            .filter(pk=assignment.pk)
-            .first()
-        )
-        if current is None:
-            raise AssignmentError(f"{assignment} is no longer assigned.")
+        current = _locked(assignment)
         current.desired = Desired.ABSENT
         current.sync_state = SyncState.PENDING
         current.last_error = ""
@@ -481,7 +491,7 @@ def remove_assignment(*, actor: Actor, assignment: Assignment) -> Assignment:
                 "client_ids": current.client_ids,
             },
         )
-        _queue_sync_after_change(current.resource, actor.user)
+        queue_sync_after_change(current.resource, actor.user)
     return current
 
 
@@ -491,14 +501,7 @@ def update_assignment(
     """Change the client ids an assignment allows (empty: the operator app). Queues a sync."""
     clients = parse_client_ids(client_ids)
     with transaction.atomic():
-        current = (
-            Assignment.objects.select_for_update()
-            .select_related("resource", "tenant")
-            .filter(pk=assignment.pk)
-            .first()
-        )
-        if current is None:
-            raise AssignmentError(f"{assignment} is no longer assigned.")
+        current = _locked(assignment)
         if current.desired != Desired.PRESENT:
             raise AssignmentError(f"{current} is being removed; add it again to keep it.")
         before = list(current.client_ids)
@@ -519,7 +522,7 @@ def update_assignment(
                 "client_ids": [before, clients],
             },
         )
-        _queue_sync_after_change(current.resource, actor.user)
+        queue_sync_after_change(current.resource, actor.user)
     return current
 
 
@@ -585,6 +588,15 @@ def _lock(assignments, **filters) -> list[tuple]:
     )
 
 
+def _update_rows(rows: list[tuple], **fields) -> None:
+    """Mark the locked rows pending (to be sent again), with ``fields``, in chunks."""
+    pks = [pk for pk, _, _ in rows]
+    for start in range(0, len(pks), 5000):
+        Assignment.objects.filter(pk__in=pks[start : start + 5000]).update(
+            sync_state=SyncState.PENDING, last_error="", **fields
+        )
+
+
 def remove_assignments(*, actor: Actor, assignments, scope) -> int:
     """Mark every given assignment for removal (one event); returns how many were marked.
 
@@ -596,14 +608,7 @@ def remove_assignments(*, actor: Actor, assignments, scope) -> int:
         rows = _lock(assignments, desired=Desired.PRESENT)
         if not rows:
             raise AssignmentError("None of the selected assignments is left to remove.")
-        pks = [pk for pk, _, _ in rows]
-        for start in range(0, len(pks), 5000):
-            Assignment.objects.filter(pk__in=pks[start : start + 5000]).update(
-                desired=Desired.ABSENT,
-                sync_state=SyncState.PENDING,
-                last_error="",
-                updated_at=timezone.now(),
-            )
+        _update_rows(rows, desired=Desired.ABSENT, updated_at=timezone.now())
         resources = AcsResource.objects.filter(pk__in={r for _, _, r in rows})
         _bulk_scope_event(
             actor=actor,
@@ -613,7 +618,7 @@ def remove_assignments(*, actor: Actor, assignments, scope) -> int:
             details={"bulk": True, "resources": sorted(r.name for r in resources)},
         )
         for resource in resources:
-            _queue_sync_after_change(resource, actor.user)
+            queue_sync_after_change(resource, actor.user)
     return len(rows)
 
 
@@ -629,11 +634,7 @@ def resync_assignments(*, actor: Actor, assignments, scope, only_failed: bool = 
                 if only_failed
                 else "No assignment is selected."
             )
-        pks = [pk for pk, _, _ in rows]
-        for start in range(0, len(pks), 5000):
-            Assignment.objects.filter(pk__in=pks[start : start + 5000]).update(
-                sync_state=SyncState.PENDING, last_error=""
-            )
+        _update_rows(rows)
         trigger = "retry-failed" if only_failed else "resync"
         runs = []
         for resource in AcsResource.objects.filter(pk__in={r for _, _, r in rows}):
@@ -663,11 +664,7 @@ def retry_failed(*, actor: Actor, resource: AcsResource, run: SyncRun | None = N
         drift = resource.drift.filter(remove_requested=True).count()
         if not rows and not drift:
             raise AssignmentError(f"No entry of {resource} is failing now.")
-        pks = [pk for pk, _, _ in rows]
-        for start in range(0, len(pks), 5000):
-            Assignment.objects.filter(pk__in=pks[start : start + 5000]).update(
-                sync_state=SyncState.PENDING, last_error=""
-            )
+        _update_rows(rows)
         queued, created = _queue_sync_now(
             resource=resource, trigger="retry-failed", user=actor.user
         )
@@ -691,7 +688,11 @@ def retry_failed(*, actor: Actor, resource: AcsResource, run: SyncRun | None = N
 # --- drift --------------------------------------------------------------------------------
 def adopt_drift(*, actor: Actor, entry: DriftEntry) -> Assignment:
     """Take a remote assignment the portal did not make under its management, as it is."""
-    tenant = CustomerTenant.objects.filter(tenant_id=entry.tenant_id or None).first()
+    tenant = (
+        CustomerTenant.objects.filter(tenant_id=entry.tenant_id).first()
+        if entry.tenant_id
+        else None
+    )
     if tenant is None:
         raise AssignmentError(
             f"Register tenant {entry.tenant_id or '(none)'} in the portal before adopting this."
@@ -736,5 +737,5 @@ def remove_drift(*, actor: Actor, entry: DriftEntry) -> DriftEntry:
             target_label=f"{entry.principal_type} {entry.object_id}",
             details={"resource": entry.resource.name, "object_id": str(entry.object_id)},
         )
-        _queue_sync_after_change(entry.resource, actor.user)
+        queue_sync_after_change(entry.resource, actor.user)
     return entry

@@ -8,12 +8,16 @@ How a run stays correct when things go wrong:
   the lock while the run lives; a worker killed with SIGKILL stops extending it, so the resource
   is free again once the lock expires. A run that loses its lock stops sending.
 - **Idempotent.** The database says what should exist, the resource says what does; every run
-  recomputes the difference from both (``assignments.diff.plan_sync``). Work a killed run did
+  recomputes the difference from both (``assignments.diff.Differ``). Work a killed run did
   remotely shows up as "unchanged" next time; ACS keys assignments by object id, so nothing can
   be duplicated. A SyncRun left ``running`` by a dead worker is marked failed by the next run.
 - **Concurrent edits.** Rows the operator changes during a run keep their ``pending`` state:
   bookkeeping only touches rows whose ``updated_at`` is not after the run's snapshot, and the
   change itself queued the next run.
+- **Memory bounded at any size.** The remote list is held as a compact index; assignments are
+  read, diffed, recorded and sent chunk by chunk (``READ_CHUNK``), with at most ``WINDOW``
+  batches per thread on the pool, so 100,000 assignments take no more memory than 10,000
+  (bench/sync.py prints both).
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
@@ -37,7 +43,7 @@ from django.utils import timezone
 
 from assignments import acs, outbox
 from assignments.breaker import CircuitBreaker, Wait
-from assignments.diff import LocalRow, Op, OpKind, Plan, batches, plan_sync
+from assignments.diff import Differ, LocalRow, Op, OpKind, Plan, RemoteIndex
 from assignments.models import (
     AcsResource,
     Assignment,
@@ -55,6 +61,12 @@ log = logging.getLogger(__name__)
 FINISHED = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
 COUNTS = ("created", "updated", "deleted", "unchanged", "failed", "drift", "restored")
 CHUNK = 500  # ids per bookkeeping statement (pk__any_of: one array on PostgreSQL)
+READ_CHUNK = 2000  # assignments read, diffed and recorded at a time
+WINDOW = 3  # batches per client thread on the pool at most (in flight or next)
+# Failures listed on the run, at most (each failed assignment keeps its own reason, and the run
+# counts them all): the list is saved with every progress update.
+ERRORS_KEPT = 1000
+T = TypeVar("T")
 FLUSH_SECONDS = 0.25  # progress reaches the database (and the page) this often while sending
 # Retries of one request are bounded by time (ACS_SYNC_RETRY_SECONDS); this only caps attempts.
 RETRY_ATTEMPTS = 1000
@@ -224,6 +236,11 @@ class _Reconciler:
         self.transient_failures = 0
         self.shown_wait: Wait | None = None
         self.timings: dict[str, float] = {}  # seconds per phase, in the sync.finished event
+        # Sending: ops not yet in a batch, batches on the pool, outcomes not yet recorded.
+        self._buffer: list[Op] = []
+        self._running: set[Future] = set()
+        self._results: list[tuple[Op, str, bool]] = []
+        self._flushed = time.monotonic()
 
     @contextmanager
     def _timed(self, phase: str) -> Iterator[None]:
@@ -247,21 +264,7 @@ class _Reconciler:
                 retry_seconds=settings.ACS_SYNC_RETRY_SECONDS,
             )
             with client:
-                with self._timed("read"):
-                    # The remote list is fetched on the pool while this thread reads the database.
-                    listing = client.submit(self._list, client)
-                    self.snapshot_at = timezone.now()
-                    local = self._local_rows()
-                    removals = dict(
-                        DriftEntry.objects.filter(
-                            resource=self.resource, remove_requested=True
-                        ).values_list("object_id", "pk")
-                    )
-                    remote = listing.result()
-                with self._timed("plan"):
-                    plan = plan_sync(local=local, remote=remote, drift_removals=removals)
-                with self._timed("apply"):
-                    self._apply(client, plan)
+                self._reconcile(client)
                 self.timings["requests"] = client.requests_sent
         except (LockLost, acs.AcsCancelled):
             run.message = "Stopped: another run took over this resource."
@@ -276,9 +279,7 @@ class _Reconciler:
             raise
         else:
             run.status = SyncStatus.PARTIAL if run.failed else SyncStatus.SUCCEEDED
-            run.message = (
-                f"{run.failed} of {run.planned} changes failed." if run.failed else "In sync."
-            )
+            run.message = outcome_message(run)
         self._finish()
 
     # reading ----------------------------------------------------------------------------
@@ -286,53 +287,128 @@ class _Reconciler:
         if self.heartbeat.lost.is_set():
             raise LockLost
 
-    def _list(self, client: acs.AcsClient) -> list[dict]:
-        """Every remote entry (runs on the client's pool; stops if the lock is lost)."""
+    def _list(self, client: acs.AcsClient) -> RemoteIndex:
+        """Every remote entry, compactly (runs on the client's pool; stops if the lock is lost)."""
         with self._timed("list"):
-            entries = []
+            remote = RemoteIndex()
             for entry in client.list_assignments():
                 self._check_lock()
-                entries.append(entry)
-            return entries
+                remote.add(entry)
+            return remote
 
-    def _local_rows(self) -> list[LocalRow]:
-        """The resource's assignments as plain values; a run reads every one of them.
+    def _local_chunks(self) -> Iterator[list[LocalRow]]:
+        """The resource's assignments as plain values, ``READ_CHUNK`` rows per query.
 
-        Object ids and client ids are read as the database's text rather than as a UUID and a
-        JSON value per row (together 60% of the read), client id lists are parsed once per
-        distinct list, tenant ids are read once per tenant, and nothing is sorted.
+        Keyset pages in object id order (the unique index on resource and object id), so no
+        query or cursor stays open while the run writes, and memory holds one chunk. Object ids
+        and client ids are read as the database's text rather than as a UUID and a JSON value
+        per row, client id lists are parsed once per distinct list, tenant ids read once per
+        tenant.
         """
-        tenant_ids = {
-            pk: str(tid)
-            for pk, tid in CustomerTenant.objects.filter(
-                pk__in=Assignment.objects.filter(resource=self.resource).values("tenant_id")
-            ).values_list("pk", "tenant_id")
-        }
+        tenant_ids: dict[int, str] = {}
+        client_lists: dict[str, tuple[str, ...]] = {}
         rows = (
             Assignment.objects.filter(resource=self.resource)
-            .order_by()  # any order will do; the model's default sorts by name
+            .order_by("object_id")
             .annotate(oid=Cast("object_id", TextField()), clients=Cast("client_ids", TextField()))
-            .values_list(
-                "pk", "oid", "principal_type", "tenant_id", "clients", "desired", "sync_state"
+        )
+        after: uuid.UUID | None = None
+        while True:
+            started = time.monotonic()
+            page = rows.filter(object_id__gt=after) if after is not None else rows
+            chunk = list(
+                page.values_list(
+                    "pk",
+                    "oid",
+                    "principal_type",
+                    "tenant_id",
+                    "clients",
+                    "desired",
+                    "sync_state",
+                )[:READ_CHUNK]
+            )
+            missing = {row[3] for row in chunk} - tenant_ids.keys()
+            if missing:
+                tenant_ids.update(
+                    (pk, str(tid))
+                    for pk, tid in CustomerTenant.objects.filter(pk__in=missing).values_list(
+                        "pk", "tenant_id"
+                    )
+                )
+            local = []
+            for pk, oid, ptype, tenant_pk, clients, desired, state in chunk:
+                if clients not in client_lists:
+                    client_lists[clients] = tuple(json.loads(clients) or ())
+                local.append(
+                    LocalRow(
+                        pk,
+                        uuid_text(oid),
+                        ptype,
+                        tenant_ids[tenant_pk],
+                        client_lists[clients],
+                        desired == Desired.PRESENT,
+                        state in (SyncState.SYNCED, SyncState.DRIFTED),
+                    )
+                )
+            self._add_time("read", started)
+            if local:
+                yield local
+            if len(chunk) < READ_CHUNK:
+                return
+            after = uuid.UUID(chunk[-1][1])
+
+    def _add_time(self, phase: str, started: float) -> None:
+        self.timings[phase] = round(self.timings.get(phase, 0.0) + time.monotonic() - started, 3)
+
+    def _await(self, future: Future[T]) -> T:
+        """The future's result; meanwhile the run page shows what the client waits for."""
+        while True:
+            try:
+                return future.result(timeout=FLUSH_SECONDS)
+            except FutureTimeout:
+                self._check_lock()
+                self._show_wait()
+
+    # the run, streamed ------------------------------------------------------------------
+    def _reconcile(self, client: acs.AcsClient) -> None:
+        """List the resource, then diff and send chunk by chunk, recording as batches end.
+
+        Memory holds the remote index (``RemoteIndex``), one chunk of local rows and the
+        batches in flight (at most ``WINDOW`` per thread), whatever the number of assignments:
+        sending starts with the first chunk, while the next ones are read.
+        """
+        run = self.run
+        listing = client.submit(self._list, client)
+        self.snapshot_at = timezone.now()
+        removals = dict(
+            DriftEntry.objects.filter(resource=self.resource, remove_requested=True).values_list(
+                "object_id", "pk"
             )
         )
-        client_lists: dict[str, tuple[str, ...]] = {}
-        local = []
-        for pk, oid, ptype, tenant_pk, clients, desired, state in rows:
-            if clients not in client_lists:
-                client_lists[clients] = tuple(json.loads(clients) or ())
-            local.append(
-                LocalRow(
-                    pk,
-                    uuid_text(oid),
-                    ptype,
-                    tenant_ids[tenant_pk],
-                    client_lists[clients],
-                    desired == Desired.PRESENT,
-                    state in (SyncState.SYNCED, SyncState.DRIFTED),
-                )
-            )
-        return local
+        # Progress needs a total before the rows are read: every row and removal, corrected
+        # as rows turn out to be gone already and once the last chunk is planned.
+        run.planned = Assignment.objects.filter(resource=self.resource).count() + len(removals)
+        run.save(update_fields=["planned"])
+        remote = self._await(listing)
+        started = time.monotonic()
+        differ = Differ(remote, drift_removals={str(k): v for k, v in removals.items()})
+        planned = 0
+        for chunk in self._local_chunks():
+            plan_started = time.monotonic()
+            plan = differ.plan(chunk)
+            self._add_time("plan", plan_started)
+            planned += len(plan.ops) + len(plan.unchanged)
+            self._record_plan(plan)
+            self._send(client, plan.ops)
+        for plan in differ.finish(drift_limit=CHUNK):
+            planned += len(plan.ops)
+            self._record_plan(plan)
+            self._send(client, plan.ops)
+        self._forget_stale_drift()
+        run.planned = planned
+        run.save(update_fields=["planned"])
+        self._send(client, [], last=True)
+        self._add_time("apply", started)
 
     # bookkeeping ------------------------------------------------------------------------
     def _rows(self, pks: list[int]):
@@ -340,6 +416,13 @@ class _Reconciler:
         return Assignment.objects.filter(pk__any_of=pks, updated_at__lte=self.snapshot_at)
 
     def _record_plan(self, plan: Plan) -> None:
+        """Record one part of the plan before its changes are sent (a result may follow soon).
+
+        A part with only changes to send (a first sync: all creates) writes nothing here: its
+        outcomes are recorded as they come, in bulk, without a commit per chunk.
+        """
+        if not (plan.unchanged or plan.gone or plan.restored or plan.drift or plan.drift_gone):
+            return
         run, now = self.run, timezone.now()
         with transaction.atomic():
             for chunk in _chunks(plan.unchanged):
@@ -350,62 +433,89 @@ class _Reconciler:
                 self._rows(chunk).filter(desired=Desired.ABSENT).delete()
             for chunk in _chunks(plan.restored):
                 self._rows(chunk).update(sync_state=SyncState.DRIFTED)
-            DriftEntry.objects.filter(pk__in=plan.drift_gone).delete()
-            self._record_drift(plan.drift, now)
-            run.planned = len(plan.ops) + len(plan.unchanged)
-            run.unchanged = run.done = len(plan.unchanged)
-            run.drift, run.restored = len(plan.drift), len(plan.restored)
+            if plan.drift_gone:
+                DriftEntry.objects.filter(pk__in=plan.drift_gone).delete()
+            self._record_drift(plan.drift)
+            run.planned -= len(plan.gone) + len(plan.drift_gone)
+            run.unchanged += len(plan.unchanged)
+            run.done += len(plan.unchanged)
+            run.drift += len(plan.drift)
+            run.restored += len(plan.restored)
             run.save(update_fields=["planned", "unchanged", "done", "drift", "restored"])
 
-    def _record_drift(self, entries: list[dict], now: datetime) -> None:
-        seen = []
+    def _record_drift(self, entries: list[dict]) -> None:
+        """Upsert the drift entries seen (``last_seen_at`` = the run's snapshot)."""
+        rows = []
         for entry in entries:
             try:
                 oid = uuid.UUID(str(entry.get("objectId")))
             except ValueError:
                 continue  # not an object id the portal could ever adopt or name
-            seen.append(oid)
-            DriftEntry.objects.update_or_create(
-                resource=self.resource,
-                object_id=oid,
-                defaults={
-                    "tenant_id": str(entry.get("tenantId") or "")[:64],
-                    "principal_type": str(entry.get("principalType") or "")[:16],
-                    "client_ids": list(entry.get("clientIds") or []),
-                    "last_seen_at": now,
-                },
+            rows.append(
+                DriftEntry(
+                    resource=self.resource,
+                    object_id=oid,
+                    tenant_id=str(entry.get("tenantId") or "")[:64],
+                    principal_type=str(entry.get("principalType") or "")[:16],
+                    client_ids=list(entry.get("clientIds") or []),
+                    last_seen_at=self.snapshot_at,
+                )
             )
+        if rows:
+            DriftEntry.objects.bulk_create(
+                rows,
+                batch_size=CHUNK,
+                update_conflicts=True,
+                unique_fields=["resource", "object_id"],
+                update_fields=["tenant_id", "principal_type", "client_ids", "last_seen_at"],
+            )
+
+    def _forget_stale_drift(self) -> None:
+        """Drift entries this run did not see again are gone (or now the portal's own)."""
         DriftEntry.objects.filter(resource=self.resource, remove_requested=False).exclude(
-            object_id__in=seen
+            last_seen_at=self.snapshot_at
         ).delete()
 
     # writing ----------------------------------------------------------------------------
-    def _apply(self, client: acs.AcsClient, plan: Plan) -> None:
-        """Send the batches on the pool; record the plan, then outcomes every ``FLUSH_SECONDS``.
+    def _send(self, client: acs.AcsClient, ops: list[Op], *, last: bool = False) -> None:
+        """Queue ``ops`` for sending in merge-patch batches; ``last``: send the rest and wait.
 
-        The loop wakes at least every ``FLUSH_SECONDS`` even when no batch ends, to stop at
-        once if the lock is lost and to show on the run page what the sending waits for.
+        At most ``WINDOW`` batches per thread are on the pool: when that many are, this waits
+        for one to end, recording outcomes every ``FLUSH_SECONDS``. The waits wake at least
+        every ``FLUSH_SECONDS``, to stop at once if the lock is lost and to show on the run page
+        what the sending waits for.
         """
-        work = batches(plan.ops, settings.ACS_SYNC_BATCH_SIZE)
-        running = {client.submit(_send_batch, client, batch) for batch in work}
-        self._record_plan(plan)  # while the first batches are in flight
-        pending: list[tuple[Op, str, bool]] = []
-        flushed = time.monotonic()
-        while running:
-            done, running = wait(running, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
-            self._check_lock()
-            for future in done:
-                try:
-                    pending.extend(future.result())
-                except acs.AcsCancelled:
-                    raise LockLost from None
+        size = max(1, settings.ACS_SYNC_BATCH_SIZE)
+        self._buffer.extend(ops)
+        while len(self._buffer) >= size or (last and self._buffer):
+            while len(self._running) >= WINDOW * client.concurrency:
+                self._collect(timeout=FLUSH_SECONDS)
+            batch, self._buffer = self._buffer[:size], self._buffer[size:]
+            self._running.add(client.submit(_send_batch, client, batch))
+        self._collect(timeout=0)
+        while last and self._running:
+            self._collect(timeout=FLUSH_SECONDS)
+        if last:
+            if self._results:
+                self._record_results(self._results)
+                self._results = []
             self._show_wait()
-            if pending and time.monotonic() - flushed >= FLUSH_SECONDS:
-                self._record_results(pending)
-                pending, flushed = [], time.monotonic()
-        if pending:
-            self._record_results(pending)
+
+    def _collect(self, *, timeout: float) -> None:
+        """Take the outcomes of batches that ended (waiting up to ``timeout`` for one)."""
+        done: set[Future] = set()
+        if self._running:
+            done, self._running = wait(self._running, timeout=timeout, return_when=FIRST_COMPLETED)
+        self._check_lock()
+        for future in done:
+            try:
+                self._results.extend(future.result())
+            except acs.AcsCancelled:
+                raise LockLost from None
         self._show_wait()
+        if self._results and time.monotonic() - self._flushed >= FLUSH_SECONDS:
+            self._record_results(self._results)
+            self._results, self._flushed = [], time.monotonic()
 
     def _show_wait(self) -> None:
         """Store what the sending waits for (the breaker's cool-down), when that changes."""
@@ -420,7 +530,9 @@ class _Reconciler:
         self.shown_wait = current
         until = datetime.fromtimestamp(current.until, tz=UTC) if current else None
         SyncRun.objects.filter(pk=self.run.pk).update(
-            waiting_until=until, wait_reason=current.reason[:300] if current else ""
+            waiting_until=until,
+            wait_reason=current.reason[:300] if current else "",
+            wait_kind=current.kind if current else "",
         )
 
     def _record_results(self, results: list[tuple[Op, str, bool]]) -> None:
@@ -440,18 +552,23 @@ class _Reconciler:
             DriftEntry.objects.filter(
                 pk__in=[op.drift_pk for op in ok if op.drift_pk], remove_requested=True
             ).delete()
+            by_reason: dict[str, list[int]] = {}
             for op, error, transient in failed:
                 if op.pk:
-                    self._rows([op.pk]).update(sync_state=SyncState.FAILED, last_error=error)
-                run.errors.append(
-                    {
-                        "object_id": op.object_id,
-                        "op": op.kind,
-                        "reason": error,
-                        "transient": transient,
-                    }
-                )
+                    by_reason.setdefault(error, []).append(op.pk)
+                if len(run.errors) < ERRORS_KEPT:
+                    run.errors.append(
+                        {
+                            "object_id": op.object_id,
+                            "op": op.kind,
+                            "reason": error,
+                            "transient": transient,
+                        }
+                    )
                 self.transient_failures += transient
+            for error, pks in by_reason.items():  # failures mostly share their reason
+                for chunk in _chunks(pks):
+                    self._rows(chunk).update(sync_state=SyncState.FAILED, last_error=error)
             run.created += sum(1 for op in ok if op.kind == OpKind.CREATE)
             run.updated += sum(1 for op in ok if op.kind == OpKind.UPDATE)
             run.deleted += sum(1 for op in ok if op.kind == OpKind.DELETE)
@@ -465,7 +582,7 @@ class _Reconciler:
         run = self.run
         with transaction.atomic():
             run.finished_at = timezone.now()
-            run.waiting_until, run.wait_reason = None, ""
+            run.waiting_until, run.wait_reason, run.wait_kind = None, "", ""
             AcsResource.objects.filter(pk=self.resource.pk).update(sync_requested_at=None)
             retry = None
             if self.transient_failures and run.status == SyncStatus.PARTIAL:
@@ -490,6 +607,20 @@ class _Reconciler:
                     **{k: getattr(run, k) for k in COUNTS},
                 },
             )
+
+
+def outcome_message(run: SyncRun) -> str:
+    """What a finished run says: "In sync." only when nothing failed and no drift is left."""
+    if run.failed:
+        return f"{run.failed} of {run.planned} changes failed."
+    if run.drift:
+        entries = "entry" if run.drift == 1 else "entries"
+        return (
+            f"Every change was sent, but {run.drift} remote {entries} the portal did not make "
+            f"{'is' if run.drift == 1 else 'are'} on the resource (drift): adopt or remove "
+            f"{'it' if run.drift == 1 else 'them'} to bring the resource in sync."
+        )
+    return "In sync."
 
 
 def uuid_text(value: str) -> str:
@@ -525,6 +656,7 @@ def _send_batch(client: acs.AcsClient, ops: list[Op]) -> list[tuple[Op, str, boo
             if op.kind == OpKind.DELETE:
                 client.delete_assignment(op.object_id)
             else:
+                assert op.body is not None  # a put always carries the entry it writes
                 client.put_assignment(
                     op.object_id,
                     tenant_id=op.body["tenantId"],

@@ -18,7 +18,31 @@ def run_sync(self, run_id: int) -> str:
 
 @shared_task(acks_late=True)
 def sync_all_resources() -> int:
-    """Beat: queue a periodic run for every enabled resource that has none queued."""
-    from assignments.services import queue_periodic_syncs
+    """Beat: queue a periodic run for every enabled resource, except one with a run queued or
+    running, or synced (by any trigger) within the interval; nothing while another pass of this
+    sweep is still queueing (portal/sweeps.py). Returns how many were queued."""
+    from datetime import timedelta
 
-    return queue_periodic_syncs()
+    from django.conf import settings
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+
+    from assignments.models import AcsResource, SyncRun, SyncStatus
+    from assignments.services import queue_periodic_syncs
+    from portal import metrics, sweeps
+
+    interval = timedelta(minutes=settings.SYNC_INTERVAL_MINUTES)
+    if not sweeps.begin("sync", interval=interval):
+        return 0
+    try:
+        synced_since = timezone.now() - sweeps.done_within(interval)
+        runs = SyncRun.objects.filter(resource=OuterRef("pk"))
+        busy = runs.filter(status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING])
+        recent = runs.filter(finished_at__gte=synced_since)
+        due = AcsResource.objects.exclude(Exists(busy)).exclude(Exists(recent))
+        queued = queue_periodic_syncs(due)
+    finally:
+        sweeps.finish("sync")
+    enabled = AcsResource.objects.filter(enabled=True).count()
+    metrics.sweep_items("sync", queued=queued, skipped=enabled - queued)
+    return queued

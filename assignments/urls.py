@@ -30,6 +30,7 @@ urlpatterns = [
     ),
     path("assignments/add/", views.assignment_add, name="assign"),
     path("syncs/", views.runs, name="runs"),
+    path("resources/<id:pk>/syncs/", views.runs, name="resource_runs"),
     path("resources/<id:pk>/connect/", views.connect, name="connect"),
     path("syncs/<id:pk>/retry-failed/", views.run_retry_failed, name="run_retry_failed"),
     path("access-check/", views.access_check, name="access_check"),

@@ -32,7 +32,7 @@ from assignments.forms import (
 from assignments.models import AcsResource, Assignment, Desired, DriftEntry, SyncRun
 from audit.services import Actor
 from portal.forms import id_or_none
-from portal.roles import ADMINS, require_role
+from portal.roles import ADMINS, WRITERS, require_role
 from tenants.models import CustomerTenant, TenantStatus
 
 PAGE_SIZE = 100
@@ -152,26 +152,15 @@ def _assignment_list(request, scope, *, title: str):
         del filterset.form.fields["tenant"]
     if request.method == "POST":
         return _bulk(request, scope, filterset)
-    filtered = filterset.qs
-    page = Paginator(filtered, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     names.name_assignments(page.object_list)
-    query = request.GET.copy()
-    query.pop("page", None)
-    sort = query.copy()
-    sort.pop("ordering", None)
     context = {
+        **_list_extras(request, filterset, page),
         "scope": scope,
         "resource": scope if isinstance(scope, AcsResource) else None,
         "tenant": scope if isinstance(scope, CustomerTenant) else None,
         "title": title,
-        "filter_form": filterset.form,
-        "page": page,
         "counts": selectors.counts(_scope_qs(scope)),
-        "shown": page.paginator.count,
-        "query": query.urlencode(),
-        "sort_query": sort.urlencode(),
-        "ordering": request.GET.get("ordering", ""),
-        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
     }
     return render(request, "assignments/assignment_list.html", context)
 
@@ -318,7 +307,7 @@ def _pick(value: str) -> tuple[str, str]:
     return kind, oid
 
 
-@require_role()
+@require_role(read=WRITERS)  # a form only those who may save it see
 def assignment_add(request, pk: int | None = None):
     """Add assignments in one flow: tenant, search users and groups, Assign (one or several).
 
@@ -452,7 +441,7 @@ def _assignment(pk: int, assignment_pk: int) -> Assignment:
     )
 
 
-@require_role()
+@require_role(read=WRITERS)  # a form only those who may save it see
 def assignment_edit(request, pk: int, assignment_pk: int):
     assignment = _assignment(pk, assignment_pk)
     names.name_assignments([assignment])
@@ -476,7 +465,7 @@ def assignment_edit(request, pk: int, assignment_pk: int):
     )
 
 
-@require_role()
+@require_role(read=WRITERS)  # a form only those who may save it see
 def assignment_remove(request, pk: int, assignment_pk: int):
     """GET: what removing this assignment will do; POST: remove it."""
     assignment = _assignment(pk, assignment_pk)
@@ -503,7 +492,7 @@ def assignment_remove(request, pk: int, assignment_pk: int):
 
 
 # --- CSV ----------------------------------------------------------------------------------
-@require_role()
+@require_role(read=WRITERS)  # a form only those who may save it see
 def assignment_import(request, pk: int):
     """Upload → preview (the file stays on the server, ``assignments.uploads``) → confirm."""
     resource = _resource(pk)
@@ -604,11 +593,17 @@ def run_retry_failed(request, pk: int):
 
 
 @require_role()
-def runs(request):
-    """Every sync run: filters, search, sorting."""
-    filterset = SyncRunFilter(request.GET or None)
+def runs(request, pk: int | None = None):
+    """Every sync run, or one resource's: filters, search, sorting."""
+    resource = _resource(pk) if pk is not None else None
+    filterset = SyncRunFilter(
+        request.GET or None, queryset=resource.sync_runs.all() if resource else None
+    )
+    if resource is not None:
+        del filterset.form.fields["resource"]
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "assignments/runs.html", _list_extras(request, filterset, page))
+    context = {**_list_extras(request, filterset, page), "resource": resource}
+    return render(request, "assignments/runs.html", context)
 
 
 def _list_extras(request, filterset, page) -> dict:
@@ -637,9 +632,12 @@ def run_progress(request, pk: int):
 def drift(request, pk: int):
     resource = _resource(pk)
     if request.method == "POST":
-        entry = DriftEntry.objects.filter(
-            resource=resource, pk=id_or_none(request.POST.get("entry"))
-        ).first()
+        entry_pk = id_or_none(request.POST.get("entry"))
+        entry = (
+            DriftEntry.objects.filter(resource=resource, pk=entry_pk).first()
+            if entry_pk is not None
+            else None
+        )
         actor = Actor.from_request(request)
         if entry is None:
             messages.error(request, "That remote assignment is no longer listed.")

@@ -24,14 +24,12 @@ def safe_cell(value) -> str:
 
 
 def _csv_row(row: tuple) -> list:
-    # id, at and tenant_id are numbers or a timestamp; details is JSON text (starts with "{").
-    pk, at, *texts, tenant_id, tenant_label, ip, request_id, details = row
+    # id and at are a number and a timestamp; details is JSON text (starts with "{").
+    pk, at, *texts, ip, request_id, details = row
     return [
         pk,
         at.isoformat(),
         *map(safe_cell, texts),
-        "" if tenant_id is None else tenant_id,
-        safe_cell(tenant_label),
         ip or "",
         safe_cell(request_id),
         safe_cell(details),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
@@ -70,6 +70,57 @@ def tenant_report(tenant) -> TenantReport:
         registered_at=created_at,
         verified_at=verified_at,
     )
+
+
+@dataclass
+class TimelineDay:
+    day: object
+    events: list[AuditEvent]
+
+
+def group_by_day(events: list[AuditEvent]) -> list[TimelineDay]:
+    """Consecutive events of the same (UTC) day together, in the order given."""
+    days: list[TimelineDay] = []
+    for event in events:
+        day = event.at.astimezone(UTC).date()
+        if not days or days[-1].day != day:
+            days.append(TimelineDay(day, []))
+        days[-1].events.append(event)
+    return days
+
+
+_STATUS_LABELS: dict[str, str] = {}
+
+
+def _status_label(value: str) -> str:
+    if not _STATUS_LABELS:
+        from tenants.models import TenantStatus
+
+        _STATUS_LABELS.update(TenantStatus.choices)
+    return _STATUS_LABELS.get(value, value)
+
+
+def event_summary(event: AuditEvent) -> str:
+    """One line saying what the event's details add, in words (status moves, errors, the
+    resource and principal of an assignment); "" when there is nothing to add."""
+    details = event.details if isinstance(event.details, dict) else {}
+    parts = []
+    status = details.get("status")
+    if isinstance(status, dict) and status.get("from") != status.get("to"):
+        parts.append(
+            f"{_status_label(status.get('from', ''))} → {_status_label(status.get('to', ''))}"
+        )
+    for key, label in (
+        ("resource", "resource "),
+        ("principal_type", ""),
+        ("object_id", "object id "),
+        ("error", "error "),
+        ("error_code", "error "),
+    ):
+        value = details.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and value != "":
+            parts.append(f"{label}{value}")
+    return " · ".join(parts)
 
 
 @dataclass

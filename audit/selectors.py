@@ -1,4 +1,4 @@
-"""Reading the audit log: filters, keyset pages, export batches and the per-tenant report.
+"""Reading the audit log: keyset pages and export batches (filters: audit/filters.py).
 
 Pages are keyset-paginated on ``(at, id)`` in descending order, so the cost of a page does not
 depend on how deep it is, and nothing counts the whole table.
@@ -8,24 +8,41 @@ from __future__ import annotations
 
 import base64
 import binascii
-import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Q, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import Q, QuerySet, TextField, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils.dateparse import parse_datetime
 
+from audit.actions import Action
 from audit.models import AuditEvent
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 2000
-# Tenant names matching a search are resolved to ids first (one small query), so the event
-# query can use the (tenant, at, id) index; beyond this many matches the search is too vague.
-MAX_TENANT_MATCHES = 200
 
+# The export's columns. ``tenant_id`` is the Entra tenant id (GUID) and ``tenant_name`` the
+# portal's name for it; ``action_label`` is the action as the pages show it.
 EXPORT_COLUMNS = (
+    "id",
+    "at",
+    "actor_type",
+    "actor_label",
+    "action",
+    "action_label",
+    "target_type",
+    "target_id",
+    "target_label",
+    "tenant_id",
+    "tenant_name",
+    "ip",
+    "request_id",
+    "details",
+)
+# What the database gives for them (``action_label`` is added from the action).
+_QUERY_COLUMNS = (
     "id",
     "at",
     "actor_type",
@@ -34,87 +51,13 @@ EXPORT_COLUMNS = (
     "target_type",
     "target_id",
     "target_label",
-    "tenant_id",
-    "tenant_label",
+    "tenant__tenant_id",
+    "tenant_name",
     "ip",
     "request_id",
     "details",
 )
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    """What an auditor asked for. Empty fields do not filter."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-    actor: str = ""
-    actor_type: str = ""
-    action: str = ""  # an action, or a group such as "consent." (every consent action)
-    tenant: str = ""  # portal id, Entra tenant id, or part of the tenant's name or domain
-    target_type: str = ""
-    target_id: str = ""
-    q: str = ""  # part of the actor, target or tenant label
-    request_id: str = ""
-
-    def as_params(self) -> dict[str, str]:
-        """The non-empty filters as strings (query string, export audit details)."""
-        params = {}
-        for name, value in asdict(self).items():
-            if isinstance(value, datetime):
-                value = value.isoformat()
-            if value:
-                params[name] = str(value)
-        return params
-
-
-def _tenant_ids(text: str) -> list[int]:
-    from tenants.models import CustomerTenant
-
-    text = text.strip()
-    if text.isdigit():
-        return [int(text)]
-    tenants = CustomerTenant.objects.all()
-    try:
-        tenants = tenants.filter(tenant_id=uuid.UUID(text))
-    except ValueError:
-        tenants = tenants.filter(
-            Q(display_name__icontains=text) | Q(primary_domain__icontains=text)
-        )
-    return list(tenants.order_by("pk").values_list("pk", flat=True)[:MAX_TENANT_MATCHES])
-
-
-def filter_events(flt: EventFilter, events: QuerySet | None = None) -> QuerySet:
-    """Audit events matching ``flt`` (unordered; pages and exports order them)."""
-    events = AuditEvent.objects.all() if events is None else events
-    if flt.since:
-        events = events.filter(at__gte=flt.since)
-    if flt.until:
-        events = events.filter(at__lt=flt.until)
-    if flt.actor:
-        events = events.filter(actor_label=flt.actor.strip())
-    if flt.actor_type:
-        events = events.filter(actor_type=flt.actor_type)
-    if flt.action.endswith("."):
-        events = events.filter(action__startswith=flt.action)
-    elif flt.action:
-        events = events.filter(action=flt.action)
-    if flt.tenant:
-        events = events.filter(tenant_id__in=_tenant_ids(flt.tenant))
-    if flt.target_type:
-        events = events.filter(target_type=flt.target_type)
-    if flt.target_id:
-        events = events.filter(target_id=flt.target_id.strip())
-    if flt.request_id:
-        events = events.filter(request_id=flt.request_id.strip())
-    if flt.q:
-        q = flt.q.strip()
-        events = events.filter(
-            Q(target_label__icontains=q)
-            | Q(actor_label__icontains=q)
-            | Q(tenant_label__icontains=q)
-        )
-    return events
+_ACTION_LABELS = dict(Action.choices)
 
 
 # --- keyset pagination -------------------------------------------------------------------
@@ -164,37 +107,78 @@ class Page:
     prev_cursor: str | None = None
 
 
-def page_events(events: QuerySet, cursor: Cursor | None, size: int = PAGE_SIZE) -> Page:
-    """One page of ``events``, newest first, after (or before) ``cursor``. One query."""
-    events = events.defer("details")
+def page_events(
+    events: QuerySet,
+    cursor: Cursor | None,
+    size: int = PAGE_SIZE,
+    *,
+    newest_first: bool = True,
+    with_details: bool = False,
+) -> Page:
+    """One page of ``events`` in (at, id) order, newest first unless ``newest_first`` is
+    False, after (or before) ``cursor``. One query."""
+    events = (
+        (events if with_details else events.defer("details"))
+        .select_related("tenant", "actor")
+        .annotate(
+            principal_oid=KeyTextTransform("object_id", "details"),
+            principal_kind=KeyTextTransform("principal_type", "details"),
+        )
+    )
+    ahead, behind = (_older_than, _newer_than) if newest_first else (_newer_than, _older_than)
+    forward = ("-at", "-id") if newest_first else ("at", "id")
+    backward = ("at", "id") if newest_first else ("-at", "-id")
     if cursor is not None and cursor.direction == "prev":
-        rows = list(_newer_than(events, cursor.at, cursor.id).order_by("at", "id")[: size + 1])
-        more_newer = len(rows) > size
+        rows = list(behind(events, cursor.at, cursor.id).order_by(*backward)[: size + 1])
+        more_before = len(rows) > size
         rows = rows[:size][::-1]
         return Page(
             rows,
             next_cursor=Cursor("next", rows[-1].at, rows[-1].pk).encode() if rows else None,
-            prev_cursor=Cursor("prev", rows[0].at, rows[0].pk).encode() if more_newer else None,
+            prev_cursor=Cursor("prev", rows[0].at, rows[0].pk).encode() if more_before else None,
         )
     if cursor is not None:
-        events = _older_than(events, cursor.at, cursor.id)
-    rows = list(events.order_by("-at", "-id")[: size + 1])
-    more_older = len(rows) > size
+        events = ahead(events, cursor.at, cursor.id)
+    rows = list(events.order_by(*forward)[: size + 1])
+    more_ahead = len(rows) > size
     rows = rows[:size]
     return Page(
         rows,
-        next_cursor=Cursor("next", rows[-1].at, rows[-1].pk).encode() if more_older else None,
+        next_cursor=Cursor("next", rows[-1].at, rows[-1].pk).encode() if more_ahead else None,
         prev_cursor=(
             Cursor("prev", rows[0].at, rows[0].pk).encode() if cursor is not None and rows else None
         ),
     )
 
 
+def name_principals(events: list[AuditEvent], *, graph: bool = True) -> None:
+    """Set ``principal_id`` and ``principal_name`` on the events that are about a user, group
+    or tenant principal (assignment and drift events name its object id in their details), so
+    a row can show "Name (object id)". Names come from ``assignments.names`` (the portal's rows,
+    the cache, then Graph within its per-page budget)."""
+    from assignments.names import NameBook
+
+    book = NameBook(graph=graph)
+    about = []
+    for event in events:
+        vars(event).update(principal_id="", principal_name="")
+        oid = getattr(event, "principal_oid", None)
+        if not oid:
+            continue
+        tenant_guid = event.tenant.tenant_id if event.tenant_id and event.tenant else ""
+        kind = getattr(event, "principal_kind", None) or "user"
+        about.append((event, book.want(kind, tenant_guid, oid), kind, tenant_guid, oid))
+    if about:
+        book.resolve()
+    for event, _key, kind, tenant_guid, oid in about:
+        vars(event).update(principal_id=str(oid), principal_name=book.name(kind, tenant_guid, oid))
+
+
 def export_rows(
     events: QuerySet, batch: int = EXPORT_BATCH, *, oldest_first: bool = False
 ) -> Iterator[list[tuple]]:
     """Every row of ``events`` as tuples of ``EXPORT_COLUMNS``, newest first, in batches
-    (``details`` as JSON text).
+    (``tenant_id`` the Entra tenant id, ``details`` as JSON text).
 
     Keyset batches: each is one short indexed query, so memory stays at one batch and no
     transaction or server-side cursor is held open while a slow client downloads.
@@ -202,15 +186,36 @@ def export_rows(
     order, after = (("at", "id"), _newer_than) if oldest_first else (("-at", "-id"), _older_than)
     # ``details`` comes as the database's JSON text: decoding and re-encoding every row would
     # be most of the export's time.
-    columns = [Cast("details", TextField()) if c == "details" else c for c in EXPORT_COLUMNS]
+    # The tenant's name now (as the pages show it), or the label recorded with the event when
+    # the tenant is no longer registered.
+    events = events.annotate(
+        tenant_name=Coalesce(
+            NullIf("tenant__display_name", Value("")),
+            NullIf("tenant__primary_domain", Value("")),
+            "tenant_label",
+        ),
+        details_text=Cast("details", TextField()),
+    )
+    columns = ["details_text" if c == "details" else c for c in _QUERY_COLUMNS]
     events = events.order_by(*order).values_list(*columns)
     rows = list(events[:batch])
     while rows:
-        yield rows
+        yield [_with_label(row) for row in rows]
         if len(rows) < batch:
             return
         last = rows[-1]
         rows = list(after(events, last[1], last[0])[:batch])
+
+
+def _with_label(row: tuple) -> tuple:
+    tenant_guid = row[8]
+    return (
+        *row[:5],
+        _ACTION_LABELS.get(row[4], row[4]),
+        *row[5:8],
+        "" if tenant_guid is None else str(tenant_guid),
+        *row[9:],
+    )
 
 
 def get_event(pk: int) -> AuditEvent:

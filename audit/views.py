@@ -9,7 +9,7 @@ from django.utils.http import content_disposition_header
 
 from audit import reports, selectors
 from audit.export import csv_stream, jsonl_stream
-from audit.forms import AuditFilterForm
+from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
 from audit.services import Actor, record_export
 from portal.roles import ALL_ROLES, require_role
@@ -23,20 +23,28 @@ EXPORTS = {
 }
 
 
-def _filter_form(request) -> AuditFilterForm:
-    return AuditFilterForm(request.GET or None)
+def _filters(request) -> AuditEventFilter:
+    return AuditEventFilter(request.GET or None, queryset=AuditEvent.objects.all())
 
 
 @readonly
 def log(request):
-    form = _filter_form(request)
-    flt = form.to_filter()
+    filters = _filters(request)
     cursor = selectors.Cursor.decode(request.GET.get("cursor"))
-    page = selectors.page_events(selectors.filter_events(flt), cursor)
+    page = selectors.page_events(filters.qs, cursor, newest_first=filters.newest_first)
+    selectors.name_principals(page.events)
+    params = filters.clean_params()
+    params.pop("ordering", None)
     return render(
         request,
         "audit/log.html",
-        {"form": form, "page": page, "filtered": bool(flt.as_params()), "cursor": cursor},
+        {
+            "form": filters.form,
+            "page": page,
+            "filtered": bool(params),
+            "cursor": cursor,
+            "newest_first": filters.newest_first,
+        },
     )
 
 
@@ -48,12 +56,13 @@ def event(request, pk: int):
 
 def _export(request, format: str):
     render_rows, content_type = EXPORTS[format]
-    flt = _filter_form(request).to_filter()
+    filters = _filters(request)
     # Recorded before streaming starts, while the request id is still set.
-    record_export(actor=Actor.from_request(request), filters=flt.as_params(), format=format)
-    events = selectors.filter_events(flt)
+    record_export(actor=Actor.from_request(request), filters=filters.clean_params(), format=format)
+    events = filters.qs
     response = StreamingHttpResponse(
-        render_rows(selectors.export_rows(events)), content_type=content_type
+        render_rows(selectors.export_rows(events, oldest_first=not filters.newest_first)),
+        content_type=content_type,
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = content_disposition_header(
@@ -73,12 +82,62 @@ def export_jsonl(request):
     return _export(request, "jsonl")
 
 
+REPORT_TENANTS = 25
+
+
+@readonly
+def reports_index(request):
+    """What reports exist and where: per-tenant onboarding reports and timelines (searched),
+    per-resource sync histories, the log's exports and the charts."""
+    from assignments.models import AcsResource
+    from tenants.filters import TenantFilter
+    from tenants.models import CustomerTenant
+
+    tenant_filter = TenantFilter(request.GET or None, queryset=CustomerTenant.objects.all())
+    tenants = list(tenant_filter.qs[: REPORT_TENANTS + 1])
+    return render(
+        request,
+        "audit/reports.html",
+        {
+            "tenant_form": tenant_filter.form,
+            "tenants": tenants[:REPORT_TENANTS],
+            "more_tenants": len(tenants) > REPORT_TENANTS,
+            "resources": AcsResource.objects.order_by("name"),
+            "onboarding_chart": reports.onboarding_chart(),
+            "sync_chart": reports.sync_chart(),
+        },
+    )
+
+
 @readonly
 def tenant_report(request, pk: int):
     from tenants.models import CustomerTenant
 
     tenant = get_object_or_404(CustomerTenant, pk=pk)
     return render(request, "audit/tenant_report.html", {"report": reports.tenant_report(tenant)})
+
+
+@readonly
+def tenant_timeline(request, pk: int):
+    """Every audit event of one tenant, newest first, by day, in words."""
+    from tenants.models import CustomerTenant
+
+    tenant = get_object_or_404(CustomerTenant, pk=pk)
+    cursor = selectors.Cursor.decode(request.GET.get("cursor"))
+    page = selectors.page_events(
+        AuditEvent.objects.filter(tenant_id=tenant.pk), cursor, with_details=True
+    )
+    selectors.name_principals(page.events)
+    return render(
+        request,
+        "audit/tenant_timeline.html",
+        {
+            "tenant": tenant,
+            "page": page,
+            "cursor": cursor,
+            "days": reports.group_by_day(page.events),
+        },
+    )
 
 
 @readonly

@@ -139,6 +139,28 @@ async def load(
     return timings, errors, time.monotonic() - started
 
 
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by process ``root`` and its descendants."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -201,11 +223,19 @@ def main() -> None:
         command = " ".join(stack.compose["services"]["web"]["command"])
         print(f"\nweb: {command}\n{args.sessions} operators, {len(tokens)} customer admins, "
               f"{args.seconds:.0f} s, PostgreSQL {seeding.BENCH_DB}\n")  # fmt: skip
+        web_pid = stack.procs["web"].pid
+        cpu_before, own_before, load_before = (
+            tree_cpu(web_pid),
+            time.process_time(),
+            os.getloadavg(),
+        )
         timings, errors, elapsed = asyncio.run(
             load(
                 f"http://127.0.0.1:{port}", sessions, tokens, paths, args.seconds, args.max_requests
             )
         )
+        web_cpu, own_cpu = tree_cpu(web_pid) - cpu_before, time.process_time() - own_before
+        load_after = os.getloadavg()
     finally:
         codes = stack.stop()
     total = sum(len(v) for v in timings.values())
@@ -226,6 +256,23 @@ def main() -> None:
     )
     for key, count in sorted(errors.items()):
         print(f"  {count:>6}  {key}")
+    # What the machine gives, whatever else runs on it: CPU per request (gunicorn's processes),
+    # and by Little's law the wait of N sessions that send without pause when the web processes
+    # have the cores to themselves: N x CPU per request / cores.
+    cores = os.cpu_count() or 1
+    per_request = web_cpu / max(total, 1) * 1000
+    print(
+        f"web CPU {web_cpu:.1f} s = {per_request:.1f} ms per request (load generator "
+        f"{own_cpu / max(total, 1) * 1000:.1f} ms); load average {load_before[0]:.1f} -> "
+        f"{load_after[0]:.1f} on {cores} cores"
+    )
+    users = args.sessions + len(tokens)
+    print(
+        f"with the {cores} cores to itself: at most {cores * 1000 / per_request:.0f} requests/s; "
+        f"{users} sessions without think time wait about {users * per_request / cores:.0f} ms "
+        f"per request (p95 target {TARGET_P95_MS} ms needs under "
+        f"{TARGET_P95_MS * cores / users:.1f} ms of CPU per request)"
+    )
     print(f"gunicorn exit code after SIGTERM: {codes.get('web')}")
 
 

@@ -125,6 +125,60 @@ def router(sim: CloudSim) -> Router:
         removed = d.unassign_principal(t["id"], sp["id"], req.params["gid"]) if sp else 0
         return json_response(200, {"removed": removed})
 
+    def acs_grant(req: Request):
+        """The operator app's admin consent to ACS Clients (its oauth2PermissionGrant)."""
+        t, err = tenant_or_404(req)
+        if err:
+            return None, None, err
+        grant = d.grant_between(t["id"], sim.operator_app["client_id"], ids.ACS_CLIENTS_APP_ID)
+        if not grant:
+            return t, None, _error(404, "the operator app has no grant to ACS Clients here")
+        return t, grant, None
+
+    def acs_grant_delete(req: Request) -> Response:
+        t, grant, err = acs_grant(req)
+        if err:
+            return err
+        return json_response(200, {"deleted": d.delete_grant(t["id"], grant["id"])})
+
+    def acs_grant_patch(req: Request) -> Response:
+        t, grant, err = acs_grant(req)
+        if err:
+            return err
+        scope = body(req).get("scope")
+        if not isinstance(scope, str):
+            return _error(400, "scope must be a space-separated string")
+        return json_response(200, d.set_grant_scope(t["id"], grant["id"], scope))
+
+    def group_delete(req: Request) -> Response:
+        t, err = tenant_or_404(req)
+        if err:
+            return err
+        return json_response(200, {"deleted": d.delete_group(t["id"], req.params["gid"])})
+
+    def plan(req: Request) -> Response:
+        t, err = tenant_or_404(req)
+        if err:
+            return err
+        data = body(req)
+        name, status = data.get("plan", t.get("_plan")), data.get("capabilityStatus", "Enabled")
+        if name not in ("Free", "P1", "P2"):
+            return _error(400, "plan must be Free, P1 or P2")
+        if status not in ("Enabled", "Warning", "Suspended", "Deleted", "LockedOut"):
+            return _error(400, "capabilityStatus must be one of Graph's values")
+        d.set_plan(t["id"], name, status)
+        return json_response(200, {"plan": name, "capabilityStatus": status})
+
+    def app_secret(req: Request) -> Response:
+        """Move the end date of the secret the portal signs in with (negative: expired)."""
+        days = body(req).get("days")
+        if not isinstance(days, int):
+            return _error(400, "days must be a whole number")
+        found = d.application_by_app_id(sim.operator_app["client_id"])
+        if not found:
+            return _error(404, "the operator app is not registered")
+        return json_response(200, d.set_secret_end(found[0], found[1], days))
+
     def redirect_uris(req: Request) -> Response:
         uris = body(req).get("redirectUris") or body(req).get("redirect_uris") or []
         return json_response(200, {"redirectUris": sim.add_redirect_uris(list(uris))})
@@ -242,6 +296,11 @@ def router(sim: CloudSim) -> Router:
     r.add("DELETE", "/tenants/{tid}/acs-clients-sp", acs_sp_delete)
     r.add("POST", "/tenants/{tid}/acs-clients-sp/assignments", acs_sp_assign)
     r.add("DELETE", "/tenants/{tid}/acs-clients-sp/assignments/{gid}", acs_sp_unassign)
+    r.add("DELETE", "/tenants/{tid}/acs-clients-grant", acs_grant_delete)
+    r.add("PATCH", "/tenants/{tid}/acs-clients-grant", acs_grant_patch)
+    r.add("DELETE", "/tenants/{tid}/groups/{gid}", group_delete)
+    r.add("PATCH", "/tenants/{tid}/plan", plan)
+    r.add("POST", "/apps/secret", app_secret)
     r.add("POST", "/apps/redirect-uris", redirect_uris)
     r.add("POST", "/apps/credentials", app_credentials)
     r.add("GET", "/acs/{resource}/assignments", acs_list)

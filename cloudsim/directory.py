@@ -7,7 +7,7 @@ cloudsim's private bookkeeping and never leave through Graph.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import ids
@@ -20,6 +20,24 @@ SP = "servicePrincipal"
 APP = "application"
 ROLE_ASSIGNMENT = "appRoleAssignment"
 GRANT = "oauth2PermissionGrant"
+
+# Entra ID P1 and P2 as subscribedSkus list them: the SKU and the service plans it carries.
+# Group assignment to enterprise applications needs the AAD_PREMIUM plan (P1; P2 includes it).
+# Ids from Microsoft's "Product names and service plan identifiers for licensing".
+AAD_PREMIUM_PLAN = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
+AAD_PREMIUM_P2_PLAN = "eec0eb4f-6444-4f95-aba0-50c24d67f998"
+ENTRA_SKUS: dict[str, dict[str, Any]] = {
+    "P1": {
+        "skuId": "078d2b04-f1bd-4111-bbd4-b4b1b354cef4",
+        "skuPartNumber": "AAD_PREMIUM",
+        "plans": [("AAD_PREMIUM", AAD_PREMIUM_PLAN)],
+    },
+    "P2": {
+        "skuId": "84a661c4-e949-4bd2-a560-ed7766fcaf2b",
+        "skuPartNumber": "AAD_PREMIUM_P2",
+        "plans": [("AAD_PREMIUM", AAD_PREMIUM_PLAN), ("AAD_PREMIUM_P2", AAD_PREMIUM_P2_PLAN)],
+    },
+}
 
 
 def now_iso() -> str:
@@ -142,6 +160,40 @@ class Directory:
                 if app["appId"].lower() == app_id.lower():
                     return scope, app
         return None
+
+    @staticmethod
+    def secret_credentials(app: Doc) -> list[Doc]:
+        """The passwordCredentials of the secret the app signs in with (Graph shows its first
+        three characters as ``hint``)."""
+        hint = app.get("_secret", "")[:3]
+        return [c for c in app.get("passwordCredentials", []) if c.get("hint") == hint]
+
+    def secret_expired(self, app: Doc) -> bool:
+        """Entra refuses an expired secret (AADSTS7000222; docs/microsoft/tenant-lifecycle.md)."""
+        ends = [c.get("endDateTime") for c in self.secret_credentials(app)]
+        return bool(ends) and all(e is not None and e <= now_iso() for e in ends)
+
+    def set_secret_end(self, home: str, app: Doc, days: int) -> Doc:
+        """Move the end date of the app's secret ``days`` from now (negative: expired)."""
+        end = (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self.store.transaction():
+            creds = self.secret_credentials(app)
+            if not creds:
+                creds = [
+                    {
+                        "customKeyIdentifier": None,
+                        "displayName": "cloudsim",
+                        "hint": app["_secret"][:3],
+                        "keyId": str(uuid.uuid4()),
+                        "secretText": None,
+                        "startDateTime": now_iso(),
+                    }
+                ]
+                app["passwordCredentials"] = [*app.get("passwordCredentials", []), *creds]
+            for c in creds:
+                c["endDateTime"] = end
+            self.store.put(APP, home, app["id"], app)
+        return {"passwordCredentials": [public(c) for c in creds]}
 
     def service_principals(self, tid: str) -> list[Doc]:
         return self.store.list(SP, tid)
@@ -350,6 +402,92 @@ class Directory:
     def revoke_consent(self, tid: str, app_id: str) -> bool:
         sp = self.sp_by_app_id(tid, app_id)
         return bool(sp) and self.delete_service_principal(tid, sp["id"])
+
+    def grant_between(self, tid: str, client_app_id: str, resource_app_id: str) -> Doc | None:
+        """The AllPrincipals grant from one app's service principal to another's, if any."""
+        client = self.sp_by_app_id(tid, client_app_id)
+        resource = self.sp_by_app_id(tid, resource_app_id)
+        if not client or not resource:
+            return None
+        return next(
+            (
+                g
+                for g in self.grants(tid)
+                if (g["clientId"], g["resourceId"], g["consentType"])
+                == (client["id"], resource["id"], "AllPrincipals")
+            ),
+            None,
+        )
+
+    def delete_grant(self, tid: str, grant_id: str) -> bool:
+        """``DELETE /oauth2PermissionGrants/{id}``: the admin consent to that API is gone."""
+        return self.store.delete(GRANT, tid, grant_id)
+
+    def set_grant_scope(self, tid: str, grant_id: str, scope: str) -> Doc | None:
+        """``PATCH /oauth2PermissionGrants/{id} {"scope"}``: the grant keeps only these scopes."""
+        with self.store.transaction():
+            grant = self.store.get(GRANT, tid, grant_id)
+            if not grant:
+                return None
+            grant = {**grant, "scope": " ".join(scope.split())}
+            self.store.put(GRANT, tid, grant_id, grant)
+            return grant
+
+    def delete_group(self, tid: str, gid: str) -> bool:
+        """Delete a group; its app role assignments go with it, as in Entra."""
+        with self.store.transaction():
+            for a in self.store.list(ROLE_ASSIGNMENT, tid):
+                if a["principalId"] == gid.lower():
+                    self.store.delete(ROLE_ASSIGNMENT, tid, a["id"])
+            return self.store.delete(GROUP, tid, gid.lower())
+
+    # licences ---------------------------------------------------------------------------
+    def set_plan(self, tid: str, plan: str, capability_status: str = "Enabled") -> Doc | None:
+        """The tenant's Entra ID plan (Free, P1, P2) and its subscription's capabilityStatus."""
+        with self.store.transaction():
+            tenant = self.store.get(TENANT, "", tid.lower())
+            if not tenant:
+                return None
+            tenant = {**tenant, "_plan": plan, "_plan_status": capability_status}
+            self.store.put(TENANT, "", tenant["id"], tenant)
+            return tenant
+
+    def subscribed_skus(self, tid: str) -> list[Doc]:
+        """``GET /subscribedSkus``: the tenant's Entra ID P1/P2 subscription, if any, in Graph's
+        subscribedSku shape (docs/microsoft/tenant-lifecycle.md)."""
+        tenant = self.tenant(tid)
+        sku = ENTRA_SKUS.get((tenant or {}).get("_plan", "Free"))
+        if tenant is None or sku is None:
+            return []
+        status = tenant.get("_plan_status", "Enabled")
+        plans = [
+            {
+                "servicePlanId": plan_id,
+                "servicePlanName": name,
+                "provisioningStatus": "Success" if status in ("Enabled", "Warning") else "Disabled",
+                "appliesTo": "User",
+            }
+            for name, plan_id in sku["plans"]
+        ]
+        return [
+            {
+                "id": f"{tenant['id']}_{sku['skuId']}",
+                "accountId": tenant["id"],
+                "accountName": tenant["displayName"],
+                "appliesTo": "User",
+                "capabilityStatus": status,
+                "consumedUnits": len(self.users(tenant["id"])),
+                "prepaidUnits": {
+                    "enabled": 25 if status == "Enabled" else 0,
+                    "suspended": 25 if status == "Suspended" else 0,
+                    "warning": 25 if status == "Warning" else 0,
+                    "lockedOut": 25 if status == "LockedOut" else 0,
+                },
+                "servicePlans": plans,
+                "skuId": sku["skuId"],
+                "skuPartNumber": sku["skuPartNumber"],
+            }
+        ]
 
 
 def scopes_order(scope: str) -> tuple[int, str]:

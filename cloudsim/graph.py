@@ -314,6 +314,9 @@ class Graph:
     def transitive_member_of(self, req: Request) -> Response:
         return self._member_of(req, transitive=True)
 
+    def subscribed_skus(self, req: Request) -> Response:
+        return self.collection(req, "subscribedSkus", self.dir.subscribed_skus(req.params["_tid"]))
+
     def applications(self, req: Request) -> Response:
         return self.collection(
             req, "applications", self.sim.store.list("application", req.params["_tid"])
@@ -364,5 +367,7 @@ def router(sim: CloudSim) -> Router:
         f"{v}/users/{{id}}/transitiveMemberOf",
         g.guarded(GROUP_READ, g.transitive_member_of, delegated_ok=()),
     )
+    # subscribedSkus: Organization.Read.All is the least privileged application permission.
+    r.add("GET", f"{v}/subscribedSkus", g.guarded(ORG_READ, g.subscribed_skus, delegated_ok=()))
     r.add("GET", f"{v}/applications", g.guarded(APP_READ, g.applications, delegated_ok=()))
     return r

@@ -175,6 +175,16 @@ class Login:
                 f"the client secret value, not the client secret ID, for a secret added to app "
                 f"'{client_id}'.",
             )
+        if self.dir.secret_expired(app):  # docs/microsoft/tenant-lifecycle.md
+            return token_error(
+                401,
+                "invalid_client",
+                7000222,
+                f"The provided client secret keys for app '{client_id}' are expired. Visit the "
+                "Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or "
+                "consider using certificate credentials for added security: "
+                "https://aka.ms/certCreds.",
+            )
         grant = form.get("grant_type", "")
         if grant == "client_credentials":
             return self._client_credentials(tenant, tenant_ref, app, form)

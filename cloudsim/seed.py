@@ -12,6 +12,7 @@ import yaml
 
 from . import ids
 from .directory import APP, GROUP, TENANT, USER, Directory
+from .scenarios import generated
 from .store import Doc, Store
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -20,10 +21,16 @@ BIG_GROUPS = 500
 
 
 def load_scenario(name: str) -> dict[str, Any]:
-    """A scenario by name (a file in cloudsim/scenarios/) or by path. `big` = default + Tailspin."""
+    """A scenario by name (a file in cloudsim/scenarios/) or by path. `big` = default + Tailspin;
+    `consented-N` = default + N generated tenants that have consented (scenarios/generated.py)."""
     if name == "big":
         data = load_scenario("default")
         data["big_tenant"] = True
+        return data
+    count = generated.count_of(name)
+    if count is not None:
+        data = load_scenario("default")
+        data["generated_tenants"] = count  # generated at seed time, not stored as YAML
         return data
     path = Path(name)
     if not path.exists():
@@ -180,6 +187,8 @@ def seed(store: Store, scenario: dict[str, Any]) -> None:
             _seed_tenant(directory, t, app)
         if scenario.get("big_tenant"):
             seed_big_tenant(store)
+        for t in generated.tenants(int(scenario.get("generated_tenants", 0))):
+            _seed_tenant(directory, t, app)
 
 
 def _seed_tenant(directory: Directory, t: dict[str, Any], app: Doc) -> None:

@@ -34,19 +34,32 @@ def _already(key_id: str, threshold: int) -> bool:
     ).exists()
 
 
-def expiring(now: datetime | None = None) -> list[Expiring]:
-    """Credentials that crossed a warning threshold not reported yet (reads Graph)."""
-    now = now or timezone.now()
+def read_credentials() -> list[graph.AppCredential]:
+    """The operator app's secrets and certificates, read through Graph in the home tenant
+    (an empty list when the registration is not found)."""
     found = graph.get_application_credentials(
         tenant_id=settings.ENTRA_HOME_TENANT_ID, app_id=settings.ENTRA_CLIENT_ID
     )
+    return list(found or [])
+
+
+def days_left(credential: graph.AppCredential, now: datetime) -> int | None:
+    """Whole days left, rounded up (a secret ending in 9 days and 23 hours has 10); 0 once
+    ended; None for a credential without an end date (it never expires)."""
+    if credential.end is None:
+        return None
+    return max(0, math.ceil((credential.end - now).total_seconds() / 86400))
+
+
+def expiring(now: datetime | None = None) -> list[Expiring]:
+    """Credentials that crossed a warning threshold not reported yet (reads Graph)."""
+    now = now or timezone.now()
     out = []
-    for credential in found or []:
-        if credential.end is None:
-            continue  # a credential without an end date never expires
-        # Whole days, rounded up: a secret ending in 9 days and 23 hours has "10 days left".
-        days_left = max(0, math.ceil((credential.end - now).total_seconds() / 86400))
-        crossed = [t for t in sorted(settings.CREDENTIAL_EXPIRY_WARN_DAYS) if days_left <= t]
+    for credential in read_credentials():
+        left = days_left(credential, now)
+        if left is None:
+            continue
+        crossed = [t for t in sorted(settings.CREDENTIAL_EXPIRY_WARN_DAYS) if left <= t]
         if crossed and not _already(credential.key_id, crossed[0]):
-            out.append(Expiring(credential, days_left, crossed[0]))
+            out.append(Expiring(credential, left, crossed[0]))
     return out

@@ -11,6 +11,7 @@ them.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -57,9 +58,9 @@ def _resource_id(event: AuditEvent) -> str:
 
 
 def _wants(sub: Subscription, event: AuditEvent, kinds: list[Kind]) -> Kind | None:
-    if sub.user_id and not (sub.user.is_active and sub.user.email):
+    if sub.user and not (sub.user.is_active and sub.user.email):
         return None
-    if sub.endpoint_id and not sub.endpoint.enabled:
+    if sub.endpoint and not sub.endpoint.enabled:
         return None
     tenants = {t.pk for t in sub.tenants.all()}
     if tenants and event.tenant_id and event.tenant_id not in tenants:
@@ -86,7 +87,7 @@ def fan_out(event: AuditEvent) -> list[Delivery]:
             kind = _wants(sub, event, kinds)
             if kind is None:
                 continue
-            target = (
+            target: dict[str, Any] = (
                 {"recipient": sub.user, "channel": Channel.EMAIL}
                 if sub.user_id
                 else {"endpoint": sub.endpoint, "channel": Channel.WEBHOOK}
@@ -114,7 +115,7 @@ def queue(delivery_pks: list[int]) -> None:
 
     for pk in delivery_pks:
         try:
-            deliver.apply_async(args=[pk], queue=NOTIFY_QUEUE)
+            deliver.apply_async(args=(pk,), queue=NOTIFY_QUEUE)
         except Exception:
             logger.warning("Broker unavailable; delivery %s waits for the relay", pk)
             return

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import ngettext
+
 from audit.actions import Action
 
 PAYLOAD_VERSION = "v1"
@@ -44,6 +46,28 @@ def _lost(details: dict[str, Any]) -> bool:
     return status.get("from") in _HAD_CONSENT and status.get("to") in ("attention", "revoked")
 
 
+# Consent lost by a cause the check names (tenants/verification.py CAUSES): its own action.
+_LOST_BY_CAUSE = frozenset(
+    {
+        Action.CONSENT_GRANT_LOST,
+        Action.CONSENT_ACS_CLIENTS_LOST,
+        Action.CONSENT_GROUP_LOST,
+        Action.CONSENT_LICENCE_LOST,
+        Action.CREDENTIAL_EXPIRED,
+    }
+)
+
+
+def _lost_or_cause(details: dict[str, Any]) -> bool:
+    return bool(details.get("cause")) or _lost(details)
+
+
+def _lost_cause(details: dict[str, Any]) -> str:
+    if details.get("cause_label"):
+        return f"{details['cause_label']}. Remedy: {details.get('remedy', '')}".strip()
+    return _failed_checks(details)
+
+
 def _failed_checks(details: dict[str, Any]) -> str:
     failed = details.get("failed") or []
     return "Failing checks: " + ", ".join(map(str, failed)) if failed else ""
@@ -61,9 +85,24 @@ def _sync_counts(details: dict[str, Any]) -> str:
     )
 
 
+_REQUEST_REASONS = {
+    "expired": "The link expired",
+    "revoked": "The link was withdrawn",
+    "other_tenant": "Consent came back from another organization",
+    "failed": "Consent failed",
+}
+
+
+def _link_request(details: dict[str, Any]) -> str:
+    reason = _REQUEST_REASONS.get(str(details.get("reason") or ""), "")
+    return f"{reason}; the customer admin asks for a new one." if reason else ""
+
+
 def _days(details: dict[str, Any]) -> str:
     days = details.get("days_left")
-    return f"{days} day(s) left." if days is not None else ""
+    if days is None:
+        return ""
+    return ngettext("%(days)s day left.", "%(days)s days left.", int(days)) % {"days": days}
 
 
 KINDS: dict[str, Kind] = {
@@ -85,14 +124,14 @@ KINDS: dict[str, Kind] = {
         Kind(
             "consent.lost",
             "Consent lost",
-            frozenset({Action.CONSENT_CHECK_FAILED, Action.CONSENT_REVOKED}),
-            matches=_lost,
-            cause=_failed_checks,
+            frozenset({Action.CONSENT_CHECK_FAILED, Action.CONSENT_REVOKED} | _LOST_BY_CAUSE),
+            matches=_lost_or_cause,
+            cause=_lost_cause,
         ),
         Kind(
             "check.failing",
             "Consent check failing",
-            frozenset({Action.CONSENT_CHECK_FAILED}),
+            frozenset({Action.CONSENT_CHECK_FAILED} | _LOST_BY_CAUSE),
             cause=_failed_checks,
         ),
         Kind(
@@ -103,6 +142,12 @@ KINDS: dict[str, Kind] = {
             cause=_sync_counts,
         ),
         Kind("link.opened", "Consent link opened", frozenset({Action.CONSENT_LINK_OPENED})),
+        Kind(
+            "link.requested",
+            "New consent link requested",
+            frozenset({Action.CONSENT_LINK_REQUESTED}),
+            cause=_link_request,
+        ),
         Kind(
             "link.expiring",
             "Consent link expiring unanswered",

@@ -72,7 +72,7 @@ def open_links():
 
 def due_reminders(now: datetime | None = None) -> list[tuple[ConsentLink, str]]:
     now = now or timezone.now()
-    due = []
+    due: list[tuple[ConsentLink, str]] = []
     for link in open_links().exclude(admin_email="").prefetch_related("reminders"):
         # Only the latest step that is due: a sweep that was late sends one mail, not three.
         latest = [s for s in schedule(link) if s.due_at <= now][-1:]

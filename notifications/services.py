@@ -300,9 +300,9 @@ def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> Delive
             delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
             action = Action.NOTIFY_FAILED
         delivery.save()
-        if delivery.endpoint_id:
+        if delivery.endpoint:
             failures = 0 if error is None else delivery.endpoint.consecutive_failures + 1
-            WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).update(
+            WebhookEndpoint.objects.filter(pk=delivery.endpoint.pk).update(
                 consecutive_failures=failures
             )
         record_event(
@@ -315,7 +315,11 @@ def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> Delive
                 "delivery": delivery.message_id,
                 "channel": delivery.channel,
                 "kind": delivery.kind,
-                "to": delivery.endpoint.name if delivery.endpoint_id else delivery.recipient.email,
+                "to": (
+                    delivery.endpoint.name
+                    if delivery.endpoint
+                    else (delivery.recipient.email if delivery.recipient else "")
+                ),
                 "attempt": delivery.attempts,
                 "status_code": code,
                 "duration_ms": duration,

@@ -16,6 +16,8 @@ class HeartbeatScheduler(PersistentScheduler):
     least every ``beat_max_loop_interval`` (300 s), so compose's check allows 600 s.
     """
 
+    schedule_filename: str  # set by PersistentScheduler.__init__; missing from celery-types
+
     def tick(self, *args, **kwargs) -> float:
         interval = super().tick(*args, **kwargs)
         Path(f"{self.schedule_filename}.heartbeat").touch()

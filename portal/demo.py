@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -41,6 +42,23 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 30) -> None:
     raise SystemExit(f"cloudsim did not write {path} within {timeout:.0f} s")
 
 
+def password_reset_command(var_dir: Path, environ: Mapping[str, str], email: str = "EMAIL") -> str:
+    """The command that resets a demo operator's password, runnable as printed from any shell.
+
+    It names the interpreter and manage.py by absolute path, and the demo's PORTAL_VAR_DIR when
+    it is not the default (there the demo's database lives; without it Django opened another,
+    missing one and failed with a traceback).
+    """
+    parts = []
+    if Path(var_dir).resolve() != (BASE_DIR / "var").resolve():
+        parts.append(f"PORTAL_VAR_DIR={shlex.quote(str(Path(var_dir).resolve()))}")
+    parts += [shlex.quote(PY), shlex.quote(str(BASE_DIR / "manage.py")), "changepassword", email]
+    command = " ".join(parts)
+    if environ.get("DATABASE_URL"):
+        command += "   (with make run's DATABASE_URL set)"
+    return command
+
+
 def demo_environment(environ: Mapping[str, str], host: str, port: str) -> dict[str, str]:
     """The environment of the demo's processes: the caller's, with the demo's defaults."""
     env = dict(environ)
@@ -50,6 +68,8 @@ def demo_environment(environ: Mapping[str, str], host: str, port: str) -> dict[s
     env.setdefault("DJANGO_DEBUG", "False")
     env.setdefault("PORTAL_BASE_URL", f"http://{host}:{port}")
     env.setdefault("CLOUDSIM_MODE", "True")
+    # The contact the customer admin's dead ends name (README "Running the demo").
+    env.setdefault("PORTAL_SUPPORT_EMAIL", "onboarding@contoso.example")
     return env
 
 

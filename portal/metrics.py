@@ -67,6 +67,18 @@ SYNC_RUNS = Counter(
     registry=OWN,
 )
 SYNC_OUTCOMES = ("created", "updated", "deleted", "unchanged", "failed")
+SWEEPS = Counter(
+    "portal_sweeps",
+    "Periodic sweeps by sweep and outcome: ran, or skipped (the previous one still going).",
+    ["sweep", "outcome"],
+    registry=OWN,
+)
+SWEEP_ITEMS = Counter(
+    "portal_sweep_items",
+    "Items a sweep queued, or skipped (still queued, or checked within the interval).",
+    ["sweep", "outcome"],
+    registry=OWN,
+)
 
 
 def microsoft_call(service: str, status: int | str) -> None:
@@ -81,6 +93,17 @@ def sync_finished(*, status: str, counts: dict[str, Any]) -> None:
         value = counts.get(outcome) or 0
         if isinstance(value, int) and value > 0:
             SYNC_ENTRIES.labels(outcome=outcome).inc(value)
+
+
+def sweep_ran(sweep: str, *, ran: bool) -> None:
+    SWEEPS.labels(sweep=sweep, outcome="ran" if ran else "skipped").inc()
+
+
+def sweep_items(sweep: str, *, queued: int, skipped: int) -> None:
+    if queued:
+        SWEEP_ITEMS.labels(sweep=sweep, outcome="queued").inc(queued)
+    if skipped:
+        SWEEP_ITEMS.labels(sweep=sweep, outcome="skipped").inc(skipped)
 
 
 def task_finished(*, task: str, queue: str, state: str, seconds: float | None) -> None:

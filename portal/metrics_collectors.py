@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -63,7 +62,7 @@ def queue_depths() -> dict[str, int]:
         return _redis_depths(url, queues.ALL)
     if url.startswith("filesystem://"):
         folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
-        return _filesystem_depths(str(Path(folder)), queues.ALL)
+        return _filesystem_depths(str(folder), queues.ALL)
     return {}
 
 

@@ -64,7 +64,7 @@ def run_sweeps() -> int:
 class Relay(bootsteps.StartStopStep):
     """A worker step: a daemon thread that runs the sweeps every ``OUTBOX_RELAY_SECONDS``."""
 
-    requires = {"celery.worker.components:Pool"}
+    requires = ("celery.worker.components:Pool",)
 
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)

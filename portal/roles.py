@@ -42,8 +42,11 @@ def require_role(
                 return redirect_to_login(request.get_full_path())
             if needs_mfa_setup(request):
                 return redirect("mfa_activate_totp")
-            allowed = read_roles if request.method in SAFE_METHODS else write_roles
+            safe = request.method in SAFE_METHODS
+            allowed = read_roles if safe else write_roles
             if not user.is_active or user.role not in allowed:
+                if not safe:
+                    record_denied_change(request)
                 raise PermissionDenied("Your role does not allow this.")
             return view(request, *args, **kwargs)
 
@@ -51,6 +54,28 @@ def require_role(
         return wrapped
 
     return decorator
+
+
+def record_denied_change(request: HttpRequest) -> None:
+    """Audit a change the user's role refused: one event per attempt, naming the method, the
+    path (never the query string or the body: they may carry tokens or the values tried), the
+    view and the role. Nothing else happened, so there is nothing else to record."""
+    from audit.actions import Action
+    from audit.services import Actor, record_event
+
+    match = request.resolver_match
+    record_event(
+        actor=Actor.from_request(request),
+        action=Action.ACCESS_DENIED,
+        target_type="page",
+        target_label=request.path[:300],
+        details={
+            "method": request.method,
+            "path": request.path,
+            "view": match.view_name if match else "",
+            "role": getattr(request.user, "role", ""),
+        },
+    )
 
 
 def needs_mfa_setup(request: HttpRequest) -> bool:

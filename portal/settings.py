@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
@@ -193,6 +194,7 @@ CELERY_RESULT_BACKEND = env.str(
     "CELERY_RESULT_BACKEND",
     default=REDIS_URL or f"file://{(CELERY_BROKER_DIR / 'results').as_posix()}",
 )
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any]
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
@@ -299,6 +301,13 @@ CONSENT_LINK_DAYS = env.int("CONSENT_LINK_DAYS", default=14)
 VERIFICATION_LEVEL = env.str("PORTAL_VERIFICATION_LEVEL", default="deep")
 CONSENT_STATE_MAX_AGE = env.int("CONSENT_STATE_MAX_AGE", default=30 * 60)
 CONSENT_RATE_LIMIT = env.int("CONSENT_RATE_LIMIT", default=60)  # per client IP per minute
+# Whom a customer admin asks for help: shown on every consent page that ends in "ask for a new
+# link", beside the "Request a new link" button (which notifies `link.requested` subscribers at
+# most CONSENT_LINK_REQUEST_LIMIT times per link per CONSENT_LINK_REQUEST_WINDOW seconds).
+PORTAL_SUPPORT_EMAIL = env.str("PORTAL_SUPPORT_EMAIL", default="")
+PORTAL_SUPPORT_URL = env.str("PORTAL_SUPPORT_URL", default="")
+CONSENT_LINK_REQUEST_LIMIT = env.int("CONSENT_LINK_REQUEST_LIMIT", default=1)
+CONSENT_LINK_REQUEST_WINDOW = env.int("CONSENT_LINK_REQUEST_WINDOW", default=3600)
 # Demo only: lets the access check run a real token exchange with a simulated user's password.
 CLOUDSIM_MODE = env.bool("CLOUDSIM_MODE", default=False)
 
@@ -392,6 +401,16 @@ CREDENTIAL_EXPIRY_WARN_DAYS = [
 
 # --- Internationalisation, static files -----------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# The customer admin's pages follow Accept-Language among these (tenants/consent_views.py);
+# operator pages stay in LANGUAGE_CODE.
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("ja", "日本語"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

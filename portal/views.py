@@ -6,10 +6,11 @@ from django.contrib import messages
 from django.db.models import Count
 from django.shortcuts import redirect, render
 
-from assignments.models import Assignment, SyncState
+from assignments.models import AcsResource, Assignment, SyncState
 from audit import reports as audit_reports
 from audit.models import AuditEvent
 from audit.services import Actor
+from portal.filters import OperatorFilter
 from portal.forms import ChangeEmailForm, ChangeRoleForm, InviteOperatorForm
 from portal.models import Role, User
 from portal.roles import ADMINS, ALL_ROLES, require_role
@@ -24,28 +25,43 @@ from tenants.models import CustomerTenant, TenantStatus
 
 @require_role()
 def dashboard(request):
-    tenant_rows = CustomerTenant.objects.values("status").annotate(count=Count("id"))
-    labels = dict(TenantStatus.choices)
-    state_labels = dict(SyncState.choices)
-    assignment_rows = Assignment.objects.values("sync_state").annotate(count=Count("id"))
+    """Counts that are links: each tile opens the list it counts, filtered to those rows."""
+    tenant_counts = dict(
+        CustomerTenant.objects.order_by().values_list("status").annotate(n=Count("id"))
+    )
+    state_counts = dict(
+        Assignment.objects.order_by().values_list("sync_state").annotate(n=Count("id"))
+    )
+    resources = list(AcsResource.objects.order_by("pk").values_list("pk", flat=True)[:2])
+    # Assignments are listed per resource: with one resource its list is the whole list.
+    only_resource = resources[0] if len(resources) == 1 else None
     context = {
-        "tenant_counts": [
+        "attention": [
             {
-                "status": r["status"],
-                "label": labels.get(r["status"], r["status"]),
-                "count": r["count"],
-            }
-            for r in tenant_rows.order_by("status")
+                "label": "need attention",
+                "count": tenant_counts.get(TenantStatus.ATTENTION, 0),
+                "query": {"status": TenantStatus.ATTENTION},
+                "css": "status-attention",
+            },
+            {
+                "label": "waiting for consent",
+                "count": tenant_counts.get(TenantStatus.INVITED, 0),
+                "query": {"status": TenantStatus.INVITED},
+                "css": "status-invited",
+            },
+        ],
+        "tenant_counts": [
+            {"status": value, "label": label, "count": tenant_counts[value]}
+            for value, label in TenantStatus.choices
+            if value in tenant_counts
         ],
         "assignment_counts": [
-            {
-                "sync_state": r["sync_state"],
-                "label": state_labels.get(r["sync_state"], r["sync_state"]),
-                "count": r["count"],
-            }
-            for r in assignment_rows.order_by("sync_state")
+            {"sync_state": value, "label": label, "count": state_counts[value]}
+            for value, label in SyncState.choices
+            if value in state_counts
         ],
-        "recent_events": AuditEvent.objects.defer("details")[:10],
+        "only_resource": only_resource,
+        "recent_events": AuditEvent.objects.defer("details").select_related("tenant")[:10],
         "sync_counts": audit_reports.sync_run_counts(),
         "onboarding_chart": audit_reports.onboarding_chart(),
         "sync_chart": audit_reports.sync_chart(),
@@ -110,11 +126,15 @@ def operators(request):
                     messages.error(request, str(exc) or "No such operator.")
                 return redirect("operators")
             messages.error(request, "Choose a valid role.")
+    filters = OperatorFilter(request.GET or None, queryset=User.objects.all())
+    filters.form.auto_id = "filter_%s"  # the invite form below has its own "role"
     return render(
         request,
         "portal/operators.html",
         {
-            "operators": User.objects.all(),
+            "operators": filters.qs,
+            "filter_form": filters.form,
+            "filtered": any(v for k, v in request.GET.items() if k != "ordering"),
             "roles": Role.choices,
             "invite_form": invite_form,
             "invited": request.session.pop(INVITED_KEY, None),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -53,6 +53,7 @@ from tenants.graph_models import (
     Organization,
     PermissionGrant,
     ServicePrincipal,
+    SubscribedSku,
     User,
 )
 from tenants.names import clean_name
@@ -66,6 +67,7 @@ __all__ = [
     "Organization",
     "PermissionGrant",
     "ServicePrincipal",
+    "SubscribedSku",
     "User",
     "UserSignIn",
     "acquire_app_token",
@@ -79,6 +81,7 @@ __all__ = [
     "get_user",
     "list_app_role_assignments",
     "list_permission_grants",
+    "list_subscribed_skus",
     "normalize_guid",
     "probe_app_token",
     "reset_token_caches",
@@ -171,7 +174,7 @@ async def _all_pages(builder: Any, first: Callable[[], Awaitable[Any]], *, what:
         next_link = page.odata_next_link
         if not next_link:
             return items
-        page = await _retrying(lambda link=next_link: builder.with_url(link).get(), what=what)
+        page = await _retrying(builder.with_url(next_link).get, what=what)
         items.extend(page.value or [])
     raise GraphError(f"Graph {what}: more than {MAX_PAGES} pages", permanent=True)
 
@@ -199,7 +202,7 @@ def _run(tenant_id: str, work: Callable[[GraphServiceClient], Awaitable[T]]) -> 
     return _run_coroutine(main)
 
 
-def _run_coroutine(main: Callable[[], Awaitable[T]]) -> T:
+def _run_coroutine(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """``asyncio.run`` here, or on a helper thread when this thread already runs an event loop
     (an async view, a test driving a browser): callers stay synchronous either way."""
     try:
@@ -422,6 +425,26 @@ def get_application_credentials(*, tenant_id: str, app_id: str) -> list[AppCrede
                 ("certificate", app.key_credentials),
             )
             for c in creds or []
+        ]
+
+    return _run(tenant_id, work)
+
+
+def list_subscribed_skus(*, tenant_id: str) -> list[SubscribedSku]:
+    """The tenant's subscriptions and the service plans each carries (``GET /subscribedSkus``,
+    Organization.Read.All; docs/microsoft/tenant-lifecycle.md)."""
+
+    async def work(client: GraphServiceClient) -> list[SubscribedSku]:
+        page = await _retrying(lambda: client.subscribed_skus.get(), what="subscribed SKUs")
+        return [
+            SubscribedSku(
+                sku_part_number=sku.sku_part_number or "",
+                capability_status=sku.capability_status or "",
+                service_plan_ids=frozenset(
+                    str(p.service_plan_id) for p in sku.service_plans or [] if p.service_plan_id
+                ),
+            )
+            for sku in (page.value if page else None) or []
         ]
 
     return _run(tenant_id, work)

@@ -3,6 +3,12 @@
 Only ``tenants.graph`` and this module talk to Microsoft. Settings are read at call time
 (tests point them at cloudsim after start-up). One MSAL application per (client, authority)
 lives for the process, so its token cache is reused until tokens near expiry.
+
+App-only tokens are also shared between processes (every child of every worker, the web
+workers) through the cache (Redis in production), encrypted with a key derived from
+SECRET_KEY: a sweep's check of a tenant lands on any worker process, and without the shared
+entry each process would ask Entra for its own token of every tenant. ``forget_tenant`` (a
+"Verify now", a consent answer, a token Graph refused) drops the shared entry too.
 """
 
 from __future__ import annotations
@@ -181,16 +187,95 @@ def _new_app(tenant_id: str) -> msal.ConfidentialClientApplication:
 
 
 def forget_tenant(tenant_id: str) -> None:
-    """Drop the cached app (and tokens) of one tenant, e.g. after Graph refused its token."""
+    """Drop the cached app (and tokens) of one tenant, e.g. after Graph refused its token;
+    in every process (the shared entry)."""
     with _apps_lock:
         for key in [k for k in _apps if k[1].endswith(f"/{tenant_id}")]:
             del _apps[key]
+    _shared_bump(f"msal-token-gen:{str(tenant_id).lower()}")
 
 
 def reset_token_caches() -> None:
     """Forget every MSAL application and its cached tokens (tests, secret rotation)."""
     with _apps_lock:
         _apps.clear()
+    _shared_bump("msal-token-gen")
+
+
+# --- tokens shared between processes ---------------------------------------------------------
+# A shared token is used until this many seconds before it expires (then Entra is asked again).
+SHARED_TOKEN_MARGIN = 300
+
+
+def _fernet():
+    import base64
+
+    from cryptography.fernet import Fernet
+
+    digest = hashlib.sha256(f"msal-token-cache:{settings.SECRET_KEY}".encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _shared_bump(key: str) -> None:
+    """A new generation: entries written under the old one are never read again."""
+    from django.core.cache import cache
+
+    try:
+        if not cache.add(key, 1, timeout=None):
+            cache.incr(key)
+    except Exception:  # a cache that cannot be reached holds no tokens to forget either
+        logger.warning("Token cache generation %s not bumped (cache unavailable)", key)
+
+
+def _shared_key(tenant_id: str, scopes: list[str]) -> str:
+    from django.core.cache import cache
+
+    tid = str(tenant_id).lower()
+    generations = cache.get_many(["msal-token-gen", f"msal-token-gen:{tid}"])
+    app = hashlib.sha256(
+        "|".join(
+            (
+                settings.ENTRA_CLIENT_ID,
+                authority_host(),
+                settings.ENTRA_CLIENT_SECRET,
+                " ".join(sorted(scopes)),
+            )
+        ).encode()
+    ).hexdigest()[:32]
+    return (
+        f"msal-app-token:{generations.get('msal-token-gen', 0)}:{tid}:"
+        f"{generations.get(f'msal-token-gen:{tid}', 0)}:{app}"
+    )
+
+
+def _shared_get(key: str) -> str | None:
+    from cryptography.fernet import InvalidToken
+    from django.core.cache import cache
+
+    try:
+        sealed = cache.get(key)
+    except Exception:
+        return None
+    if not sealed:
+        return None
+    try:
+        token, _, expires_at = _fernet().decrypt(sealed).decode().rpartition(" ")
+    except (InvalidToken, ValueError):  # SECRET_KEY rotated: ask Entra again
+        return None
+    return token if float(expires_at) - SHARED_TOKEN_MARGIN > time.time() else None
+
+
+def _shared_set(key: str, token: str, expires_in: float) -> None:
+    from django.core.cache import cache
+
+    lifetime = int(expires_in) - SHARED_TOKEN_MARGIN
+    if lifetime <= 0:
+        return
+    sealed = _fernet().encrypt(f"{token} {time.time() + expires_in:.0f}".encode())
+    try:
+        cache.set(key, sealed, timeout=lifetime)
+    except Exception:
+        logger.warning("App token not shared (cache unavailable)")
 
 
 def _token_from_result(result: dict | None, what: str) -> str:
@@ -226,17 +311,29 @@ def _forget(app: msal.ConfidentialClientApplication) -> None:
 
 
 def acquire_app_token(*, tenant_id: str, scopes: list[str] | None = None) -> str:
-    """An app-only access token for ``tenant_id`` (client credentials; cached per process)."""
+    """An app-only access token for ``tenant_id`` (client credentials; cached per process by
+    MSAL, and shared between processes through the cache)."""
+    scopes = scopes or GRAPH_SCOPES
+    shared = _shared_key(tenant_id, scopes)
+    token = _shared_get(shared)
+    if token is not None:
+        return token
+    answers: list[dict] = []
 
     def attempt() -> str:
         app = _app(str(tenant_id))
-        return _token(
-            app,
-            lambda: app.acquire_token_for_client(scopes=scopes or GRAPH_SCOPES),
-            f"Token for tenant {tenant_id}",
-        )
 
-    return call_with_retries(attempt, what=f"token for {tenant_id}")
+        def call() -> dict:
+            answers.append(app.acquire_token_for_client(scopes=scopes) or {})
+            return answers[-1]
+
+        return _token(app, call, f"Token for tenant {tenant_id}")
+
+    token = call_with_retries(attempt, what=f"token for {tenant_id}")
+    expires_in = answers[-1].get("expires_in") if answers else None
+    if isinstance(expires_in, int | float):
+        _shared_set(shared, token, float(expires_in))
+    return token
 
 
 def probe_app_token(*, tenant_id: str) -> None:

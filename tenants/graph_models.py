@@ -67,6 +67,15 @@ class AppCredential:
 
 
 @dataclass(frozen=True)
+class SubscribedSku:
+    """A commercial subscription of the tenant (``GET /subscribedSkus``)."""
+
+    sku_part_number: str
+    capability_status: str  # Enabled, Warning, Suspended, Deleted, LockedOut
+    service_plan_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Group:
     id: str
     display_name: str

@@ -64,7 +64,11 @@ class CustomerTenant(models.Model):
 
     class Meta:
         ordering = ["display_name", "tenant_id"]
-        indexes = [models.Index(fields=["status", "display_name"], name="tenant_status_name")]
+        indexes = [
+            models.Index(fields=["status", "display_name"], name="tenant_status_name"),
+            # The tenant list's order (``ordering``): its pages read 50 rows, not sort 10,000.
+            models.Index(fields=["display_name", "tenant_id"], name="tenant_name_order"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.primary_domain or str(self.tenant_id)

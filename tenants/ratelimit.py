@@ -19,11 +19,16 @@ from portal.models import RateLimitWindow
 WINDOW_SECONDS = 60
 
 
-def allow(*, scope: str, ident: str, limit: int | None = None) -> bool:
-    """Count one hit of ``ident`` on ``scope``; False when over ``limit`` (default
-    CONSENT_RATE_LIMIT) per minute."""
+def allow(
+    *, scope: str, ident: str, limit: int | None = None, window_seconds: int = WINDOW_SECONDS
+) -> bool:
+    """Count one hit of ``ident`` on ``scope``; False when over ``limit`` per window.
+
+    The limit is CONSENT_RATE_LIMIT per minute unless the caller names its own (a scope keeps
+    one window length: its windows are numbered in that length).
+    """
     limit = int(settings.CONSENT_RATE_LIMIT if limit is None else limit)
-    window = int(time.time() // WINDOW_SECONDS)
+    window = int(time.time() // window_seconds)
     ident = ident[:64]
     rows = RateLimitWindow.objects.filter(scope=scope, ident=ident, window=window)
     created = False
@@ -37,7 +42,7 @@ def allow(*, scope: str, ident: str, limit: int | None = None) -> bool:
                 rows.update(hits=F("hits") + 1)
         hits = rows.values_list("hits", flat=True).get()
     if created:
-        # First hit of this client in this window: drop the windows nobody counts any more
-        # (after the commit, so it never waits on, or holds, another client's row lock).
-        RateLimitWindow.objects.filter(window__lt=window - 1).delete()
+        # First hit of this client in this window: drop the scope's windows nobody counts any
+        # more (after the commit, so it never waits on, or holds, another client's row lock).
+        RateLimitWindow.objects.filter(scope=scope, window__lt=window - 1).delete()
     return hits <= limit

@@ -4,16 +4,19 @@ A user of the tenant signs in through the operator app (authorization code + PKC
 ``https://communication.azure.com/clients/VoIP``): a token issued with that scope proves the
 delegated admin consent. The portal then exchanges the token once at an ACS resource, which
 shows whether that user is assigned and, if not, why. The token is used once, never stored,
-never logged; only the outcome is kept and audited (``services.record_user_test``).
+never logged; only the outcome is kept and audited (``consent.record_user_test``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from tenants import graph, services
+from tenants import graph
+from tenants.actions import consent
 from tenants.models import ConsentLink, UserTest
 
 TICKET_SALT = "tenants.user-test"
@@ -78,7 +81,7 @@ def finish(
             tenant_id=str(tenant.tenant_id), flow=flow, response=response
         )
     except graph.GraphError as error:
-        return services.record_user_test(
+        return consent.record_user_test(
             link=link,
             ip=ip,
             signed_in=False,
@@ -86,11 +89,16 @@ def finish(
             detail=f"Microsoft did not sign the user in: {error.message} (code {error.code}).",
         )
     who = sign_in.upn or sign_in.oid
-    common = {"link": link, "ip": ip, "user_upn": sign_in.upn, "user_oid": sign_in.oid}
+    common: dict[str, Any] = {
+        "link": link,
+        "ip": ip,
+        "user_upn": sign_in.upn,
+        "user_oid": sign_in.oid,
+    }
     if sign_in.tid.lower() != str(tenant.tenant_id) or "VoIP" not in {
         s.rpartition("/")[2] for s in sign_in.scopes
     }:
-        return services.record_user_test(
+        return consent.record_user_test(
             **common,
             signed_in=False,
             ok=False,
@@ -99,7 +107,7 @@ def finish(
     proved = f"Microsoft issued {who} a token with the VoIP permission: the admin consent works."
     resource = _first_resource()
     if resource is None:
-        return services.record_user_test(
+        return consent.record_user_test(
             **common,
             signed_in=True,
             ok=True,
@@ -111,7 +119,7 @@ def finish(
             client.exchange_user_token(sign_in.token)
     except acs.AcsError as error:
         why = EXCHANGE_REFUSALS.get(error.code, f"it answered: {error.message}")
-        return services.record_user_test(
+        return consent.record_user_test(
             **common,
             signed_in=True,
             resource=resource.name,
@@ -120,7 +128,7 @@ def finish(
             detail=f"{proved} But {resource.name} refused to give {who} an Azure Communication "
             f"Services token: {why.format(operator=operator)}",
         )
-    return services.record_user_test(
+    return consent.record_user_test(
         **common,
         signed_in=True,
         resource=resource.name,

@@ -4,59 +4,56 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditEvent
 from audit.services import Actor
+from portal.lists import list_context
 from portal.roles import WRITERS, require_role
-from tenants import graph, lifecycle, services, verification
+from tenants import graph, lifecycle, verification
+from tenants.actions import consent, groups, registration
+from tenants.errors import TenantError
+from tenants.filters import TenantFilter
 from tenants.forms import (
     ConsentLinkForm,
     GroupAddForm,
     TenantCreateForm,
     TenantEditForm,
-    TenantFilterForm,
 )
-from tenants.models import ConsentLink, CustomerGroup, CustomerTenant, VerificationLevel
-from tenants.services import TenantError
+from tenants.models import (
+    ConsentLink,
+    CustomerGroup,
+    CustomerTenant,
+    TenantStatus,
+    VerificationLevel,
+)
 
 TENANTS_PER_PAGE = 50
 
 
 @require_role()
 def tenant_list(request):
-    """Tenants by name, filtered and paged (a portal may hold thousands)."""
-    form = TenantFilterForm(request.GET or None)
-    tenants = CustomerTenant.objects.all()
-    if form.is_valid():
-        q, status = form.cleaned_data["q"].strip(), form.cleaned_data["status"]
-        if q:
-            match = Q(display_name__icontains=q) | Q(primary_domain__icontains=q)
-            if graph.normalize_guid(q):
-                match |= Q(tenant_id=graph.normalize_guid(q))
-            tenants = tenants.filter(match)
-        if status:
-            tenants = tenants.filter(status=status)
-    page = Paginator(tenants, TENANTS_PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
+    """Tenants, searched, filtered, sorted and paged (a portal may hold thousands), with how
+    many of the searched tenants are in each status."""
+    context = list_context(
         request,
-        "tenants/list.html",
-        {"form": form, "tenants": page.object_list, "page": page, "query": query.urlencode()},
+        TenantFilter,
+        CustomerTenant.objects.all(),
+        facet="status",
+        choices=TenantStatus.choices,
+        per_page=TENANTS_PER_PAGE,
     )
+    return render(request, "tenants/list.html", context | {"tenants": context["page"].object_list})
 
 
-@require_role()
+@require_role(read=WRITERS)  # the form is for those who may save it
 def tenant_create(request):
     form = TenantCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            tenant = services.register_tenant(
+            tenant = registration.register_tenant(
                 actor=Actor.from_request(request), **form.cleaned_data
             )
         except TenantError as error:
@@ -71,7 +68,7 @@ def _detail_context(request, tenant: CustomerTenant) -> dict:
     group_query = request.GET.get("group_q", "").strip()[:100]
     group_results, group_error = [], ""
     can_pick = (
-        tenant.status in services.CONSENTING
+        tenant.status in lifecycle.CONSENTING
         and tenant.verification_level != VerificationLevel.STANDARD
     )
     if group_query and can_pick:
@@ -95,7 +92,7 @@ def _detail_context(request, tenant: CustomerTenant) -> dict:
         "group_error": group_error,
         "can_pick_groups": can_pick,
         "can_verify": tenant.status in lifecycle.VERIFIABLE,
-        "standard_no_graph": services.STANDARD_NO_GRAPH
+        "standard_no_graph": groups.STANDARD_NO_GRAPH
         if tenant.verification_level == VerificationLevel.STANDARD
         else "",
         "not_checked": verification.NOT_CHECKED_AT_STANDARD
@@ -116,7 +113,7 @@ def tenant_edit(request, pk: int):
     initial = {"display_name": tenant.display_name if tenant.name_from_operator else ""}
     form = TenantEditForm(request.POST or None, initial=initial | {"notes": tenant.notes})
     if request.method == "POST" and form.is_valid():
-        tenant = services.update_tenant(
+        tenant = registration.update_tenant(
             actor=Actor.from_request(request), tenant=tenant, **form.cleaned_data
         )
         messages.success(request, f"{tenant} saved.")
@@ -131,9 +128,9 @@ def tenant_offboard(request, pk: int):
     if request.method == "POST":
         step, actor = request.POST.get("step", ""), Actor.from_request(request)
         steps = {
-            "start": services.start_offboarding,
-            "finish": services.finish_offboarding,
-            "delete": services.delete_tenant,
+            "start": registration.start_offboarding,
+            "finish": registration.finish_offboarding,
+            "delete": registration.delete_tenant,
         }
         if step not in steps:
             messages.error(request, "Choose an offboarding step.")
@@ -156,6 +153,7 @@ def tenant_offboard(request, pk: int):
         {
             "tenant": tenant,
             "left": left,
+            "left_count": len(left),
             "operator": settings.OPERATOR_NAME,
             "app_id": settings.ENTRA_CLIENT_ID,
         },
@@ -180,6 +178,24 @@ def tenant_status(request, pk: int):
 
 
 @require_role()
+def offboarding_progress(request, pk: int):
+    """Polled by the offboarding page while it is in progress: the assignments still to remove;
+    the page reloads once that count or the status changes."""
+    tenant = get_object_or_404(CustomerTenant, pk=pk)
+    left = registration.offboarding_left(tenant)
+    changed = request.GET.get("status") != tenant.status or request.GET.get("left") != str(left)
+    return JsonResponse(
+        {
+            "fields": {"status": tenant.get_status_display(), "left": left},
+            "status": tenant.status,
+            "left": left,
+            "done": changed,
+            "reload": changed,
+        }
+    )
+
+
+@require_role()
 @require_POST
 def tenant_verify(request, pk: int):
     tenant = get_object_or_404(CustomerTenant, pk=pk)
@@ -193,7 +209,8 @@ def tenant_verify(request, pk: int):
         )
         return redirect("tenants:detail", pk=tenant.pk)
     try:
-        verify_tenant.delay(tenant.pk, "manual")
+        actor = Actor.from_request(request)  # the audit event is the clicking operator's
+        verify_tenant.delay(tenant.pk, "manual", 0, request.user.pk, actor.ip)
     except Exception:  # no broker: check inline so the button still works
         verification.verify_consent(tenant=tenant, actor=Actor.from_request(request))
         messages.info(request, "Checked now (the task queue is unavailable).")
@@ -230,7 +247,7 @@ def link_created(request, pk: int, link_pk: int):
     if isinstance(pending, dict) and pending.get("link") == link.pk:
         del request.session[SHOWN_LINK_KEY]
         token, emailed_to = str(pending.get("token", "")), str(pending.get("emailed_to", ""))
-    issued = services.IssuedLink(link=link, token=token) if token else None
+    issued = consent.IssuedLink(link=link, token=token) if token else None
     response = render(
         request,
         "tenants/link_created.html",
@@ -257,7 +274,7 @@ def link_create(request, pk: int):
         context = _detail_context(request, tenant) | {"link_form": form}
         return render(request, "tenants/detail.html", context, status=400)
     actor, data = Actor.from_request(request), form.cleaned_data
-    issued = services.issue_consent_link(
+    issued = consent.issue_consent_link(
         actor=actor,
         tenant=tenant,
         admin_email=data["admin_email"],
@@ -268,7 +285,7 @@ def link_create(request, pk: int):
     )
     emailed_to = ""
     if data["send_email"]:
-        emailed_to = services.email_consent_link(actor=actor, link=issued.link, token=issued.token)
+        emailed_to = consent.email_consent_link(actor=actor, link=issued.link, token=issued.token)
     return _link_created(request, issued, emailed_to=emailed_to)
 
 
@@ -282,7 +299,7 @@ def _get_link(tenant_pk: int, link_pk: int) -> ConsentLink:
 @require_POST
 def link_revoke(request, pk: int, link_pk: int):
     link = _get_link(pk, link_pk)
-    services.revoke_consent_link(actor=Actor.from_request(request), link=link)
+    consent.revoke_consent_link(actor=Actor.from_request(request), link=link)
     messages.success(request, "Consent link revoked; it no longer opens.")
     return redirect("tenants:detail", pk=pk)
 
@@ -293,7 +310,7 @@ def link_reissue(request, pk: int, link_pk: int):
     link = _get_link(pk, link_pk)
     if request.method == "GET":
         return _back_to_tenant(request, pk)
-    issued = services.reissue_consent_link(actor=Actor.from_request(request), link=link)
+    issued = consent.reissue_consent_link(actor=Actor.from_request(request), link=link)
     return _link_created(request, issued)
 
 
@@ -303,7 +320,7 @@ def link_email(request, pk: int, link_pk: int):
     link = _get_link(pk, link_pk)
     token = request.POST.get("token", "")
     try:
-        to = services.email_consent_link(
+        to = consent.email_consent_link(
             actor=Actor.from_request(request), link=link, token=token, to=request.POST.get("to", "")
         )
     except TenantError as error:
@@ -322,7 +339,7 @@ def group_add(request, pk: int):
         messages.error(request, "Pick a group from the search results.")
         return redirect("tenants:detail", pk=pk)
     try:
-        group = services.add_customer_group(
+        group = groups.add_customer_group(
             actor=Actor.from_request(request),
             tenant=tenant,
             object_id=str(form.cleaned_data["object_id"]),
@@ -338,7 +355,7 @@ def group_add(request, pk: int):
 @require_POST
 def group_remove(request, pk: int, group_pk: int):
     group = get_object_or_404(CustomerGroup, pk=group_pk, tenant_id=pk)
-    services.remove_customer_group(actor=Actor.from_request(request), group=group)
+    groups.remove_customer_group(actor=Actor.from_request(request), group=group)
     messages.success(request, f"Group {group.display_name} removed.")
     return redirect("tenants:detail", pk=pk)
 
@@ -365,7 +382,8 @@ def preflight(request):
         {
             "findings": findings,
             "all_ok": bool(findings) and all(f["ok"] for f in findings),
+            "warnings": sum(1 for f in findings if f.get("warning")),
             "acs_missing": acs_missing,
-            "callback_url": services.callback_url(),
+            "callback_url": consent.callback_url(),
         },
     )

@@ -15,16 +15,17 @@ import pytest
 from django.conf import settings
 
 from portal.models import Role, User
+from tests.factories import PASSWORD, OperatorFactory
+from tests.support.arrangements import VerifiedTenantWithAcs, verified_tenant_with_acs
 
 pytest_plugins = ["cloudsim.pytest_plugin", "tests.notifications.fixtures"]
-
-PASSWORD = "correct-horse-battery-staple-42"
+__all__ = ["PASSWORD"]  # tests sign in with it (tests/factories.py)
 
 
 @pytest.fixture
 def make_user(db):
     def make(email: str, role: str = Role.OPERATOR, **extra) -> User:
-        return User.objects.create_user(email=email, password=PASSWORD, role=role, **extra)
+        return OperatorFactory(email=email, role=role, **extra)
 
     return make
 
@@ -94,6 +95,13 @@ def microsoft(cloudsim_clean, microsoft_env, settings):
     graph.reset_token_caches()
     yield cloudsim_clean
     graph.reset_token_caches()
+
+
+@pytest.fixture(name="verified_tenant_with_acs")
+def verified_tenant_with_acs_fixture(microsoft) -> VerifiedTenantWithAcs:
+    """Fabrikam consented at cloudsim and verified in the portal, with its Sales group, and
+    cloudsim's ``contoso-acs`` (no assignments yet) registered: tests/support/arrangements.py."""
+    return verified_tenant_with_acs(microsoft)
 
 
 @pytest.fixture(scope="session")

@@ -56,3 +56,17 @@ def query_with(context, **changes) -> str:
 @register.filter
 def pretty_json(value) -> str:
     return json.dumps(value, cls=DjangoJSONEncoder, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+@register.filter
+def target_type_label(value: str) -> str:
+    from audit.filters import target_type_label as label
+
+    return label(value)
+
+
+@register.filter
+def event_summary(event) -> str:
+    from audit.reports import event_summary as summary
+
+    return summary(event)

@@ -246,12 +246,12 @@ def test_timestamps_are_rfc3339_utc(api, fabrikam):
 
 @pytest.mark.django_db
 def test_a_bug_is_a_problem_without_its_details(api, monkeypatch, caplog):
-    from tenants import services
+    from tenants.actions import registration
 
     def broken(**kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(services, "register_tenant", broken)
+    monkeypatch.setattr(registration, "register_tenant", broken)
     response = api.post("/api/v1/tenants/", NEW_TENANT, format="json")
     body = _problem(response, 500, "server-error")
     assert "secret internals" not in response.content.decode()

@@ -55,9 +55,9 @@ def arranged(settings, microsoft, admin_user, fabrikam, acs_resource):
         client_ids=[settings.ENTRA_CLIENT_ID],
     )
     from audit.services import Actor
-    from tenants import services
+    from tenants.actions import consent
 
-    services.issue_consent_link(actor=Actor.operator(admin_user), tenant=fabrikam)
+    consent.issue_consent_link(actor=Actor.operator(admin_user), tenant=fabrikam)
     assert ConsentLink.objects.exists()
     return {"Authorization": f"Bearer {token_for(admin_user, Scope.WRITE)}"}
 

@@ -6,26 +6,20 @@ import pytest
 
 from assignments.models import AcsResource, SyncRun
 from cloudsim import ids
-from tenants.models import CustomerGroup, CustomerTenant, TenantStatus
+from tenants.models import CustomerTenant, TenantStatus
+from tests.factories import AcsResourceFactory, CustomerTenantFactory, SyncRunFactory
+from tests.support.arrangements import contoso_acs_at, verified_fabrikam
 
 
 @pytest.fixture
 def fabrikam(db) -> CustomerTenant:
-    tenant = CustomerTenant.objects.create(
-        tenant_id=ids.FABRIKAM_TENANT_ID,
-        display_name="Fabrikam",
-        primary_domain=ids.FABRIKAM_DOMAIN,
-        status=TenantStatus.VERIFIED,
-    )
-    CustomerGroup.objects.create(
-        tenant=tenant, object_id=ids.FABRIKAM_SALES_GROUP, display_name="Sales"
-    )
-    return tenant
+    """Fabrikam verified, with its Sales group (no cloudsim: see ``verified_tenant_with_acs``)."""
+    return verified_fabrikam()
 
 
 @pytest.fixture
 def litware(db) -> CustomerTenant:
-    return CustomerTenant.objects.create(
+    return CustomerTenantFactory(
         tenant_id=ids.LITWARE_TENANT_ID, display_name="Litware", status=TenantStatus.INVITED
     )
 
@@ -33,7 +27,7 @@ def litware(db) -> CustomerTenant:
 @pytest.fixture
 def offline_resource(db) -> AcsResource:
     """A resource nobody answers for: for tests that never reach the network."""
-    return AcsResource.objects.create(
+    return AcsResourceFactory(
         name="offline-acs", endpoint="https://offline.invalid", key_env_var="ACS_KEY_OFFLINE"
     )
 
@@ -41,11 +35,7 @@ def offline_resource(db) -> AcsResource:
 @pytest.fixture
 def acs_resource(db, microsoft_env, cloudsim_clean) -> AcsResource:
     """cloudsim's contoso-acs, its key read from ACS_DEMO_ACCESS_KEY (set by microsoft_env)."""
-    return AcsResource.objects.create(
-        name=ids.CONTOSO_ACS,
-        endpoint=cloudsim_clean.acs_resources[ids.CONTOSO_ACS]["endpoint"],
-        key_env_var="ACS_DEMO_ACCESS_KEY",
-    )
+    return contoso_acs_at(cloudsim_clean)
 
 
 def remote_assignments(cloudsim, name: str = ids.CONTOSO_ACS) -> dict[str, dict]:
@@ -56,7 +46,7 @@ def sync_now(resource: AcsResource) -> SyncRun:
     """Run one sync in this process (the Celery path is covered by tests/integration)."""
     from assignments.sync import reconcile_resource
 
-    run = SyncRun.objects.create(resource=resource, trigger="manual")
+    run = SyncRunFactory(resource=resource)
     reconcile_resource(run_id=run.pk)
     run.refresh_from_db()
     return run

@@ -465,3 +465,46 @@ def test_tenant_impact_summarises_what_a_tenant_action_touches(offline_resource,
     )
     assert "Fabrikam has 2 assignments: 2 users, on offline-acs (2)." in html
     assert "User 001" in html
+
+
+def test_one_of_everything_is_said_in_the_singular(operator_client, offline_resource, fabrikam):
+    users(offline_resource, fabrikam, 1)
+    url = reverse("assignments:resource_assignments", args=[offline_resource.pk])
+    page = operator_client.get(url).content.decode()
+    assert "1 assignment in total" in page and "1 assignments" not in page
+    text = f"principal_type,object_id,tenant_id,client_ids\ntenant,,{ids.FABRIKAM_TENANT_ID},\n"
+    page = upload(operator_client, offline_resource, text).content.decode()
+    assert "The row is valid" in page and "Import 1 row<" in page
+
+
+def test_a_tenant_list_removes_across_resources_in_one_event(
+    operator_client, offline_resource, fabrikam, litware
+):
+    other = AcsResource.objects.create(
+        name="acs-eu", endpoint="https://eu.invalid", key_env_var="ACS_KEY_EU"
+    )
+    users(offline_resource, fabrikam, 2)
+    users(other, fabrikam, 3, start=10)
+    users(other, litware, 1, start=20)
+    url = reverse("assignments:tenant_assignments", args=[fabrikam.pk])
+    page = operator_client.get(url).content.decode()
+    assert "5 assignments in total" in page and "acs-eu" in page
+    page = operator_client.post(url, {"action": "remove", "scope": "matching"}).content.decode()
+    assert "offline-acs (2)" in page and "acs-eu (3)" in page
+    operator_client.post(url, confirm_fields_of(page))
+    assert Assignment.objects.filter(desired="absent").count() == 5
+    assert Assignment.objects.get(tenant=litware).desired == "present"
+    event = AuditEvent.objects.get(action="assignment.removed")
+    assert event.tenant == fabrikam and event.details["resources"] == ["acs-eu", "offline-acs"]
+    assert SyncRun.objects.filter(status="queued").count() == 2  # one per resource
+
+
+def test_a_resource_has_its_own_sync_run_list(operator_client, offline_resource):
+    other = AcsResource.objects.create(
+        name="acs-eu", endpoint="https://eu.invalid", key_env_var="ACS_KEY_EU"
+    )
+    mine = SyncRun.objects.create(resource=offline_resource, trigger="manual")
+    theirs = SyncRun.objects.create(resource=other, trigger="manual")
+    page = operator_client.get(reverse("assignments:resource_runs", args=[offline_resource.pk]))
+    text = page.content.decode()
+    assert "Sync runs of" in text and f"#{mine.pk}<" in text and f"#{theirs.pk}<" not in text

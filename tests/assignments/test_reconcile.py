@@ -209,3 +209,113 @@ def test_entra_authentication_uses_an_app_token_of_the_home_tenant(
     make(acs_resource, fabrikam, 3)
     run = sync_now(acs_resource)
     assert (run.status, run.created) == (SyncStatus.SUCCEEDED, 3), run.message
+
+
+def test_a_run_reads_the_assignments_in_bounded_chunks_never_all_at_once(
+    acs_resource, fabrikam, cloudsim_clean, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from assignments import sync
+
+    monkeypatch.setattr(sync, "READ_CHUNK", 50)
+    make(acs_resource, fabrikam, 230)
+    with CaptureQueriesContext(connection) as queries:
+        run = sync_now(acs_resource)
+    assert (run.status, run.created, run.planned, run.done) == (SyncStatus.SUCCEEDED, 230, 230, 230)
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT")
+        and 'FROM "assignments_assignment"' in q["sql"]
+        and "COUNT(" not in q["sql"]
+    ]
+    assert len(reads) == 5 and all("LIMIT 50" in sql for sql in reads), reads
+    assert len(remote_assignments(cloudsim_clean)) == 230
+
+
+def test_a_run_that_leaves_drift_does_not_say_in_sync(acs_resource, fabrikam, cloudsim_clean):
+    make(acs_resource, fabrikam, 3)
+    cloudsim_clean.admin(
+        "POST",
+        f"/acs/{ids.CONTOSO_ACS}/assignments",
+        {
+            "value": [
+                {
+                    "objectId": ids.FABRIKAM_ALEX,
+                    "tenantId": ids.FABRIKAM_TENANT_ID,
+                    "principalType": "user",
+                    "clientIds": [APP],
+                }
+            ]
+        },
+    )
+    run = sync_now(acs_resource)
+    assert (run.status, run.created, run.failed, run.drift) == (SyncStatus.SUCCEEDED, 3, 0, 1)
+    assert "In sync" not in run.message and "1 remote entry" in run.message
+    assert "drift" in run.message and not run.in_sync
+    DriftEntry.objects.filter(object_id=ids.FABRIKAM_ALEX).update(remove_requested=True)
+    run = sync_now(acs_resource)
+    assert (run.deleted, run.drift, run.message, run.in_sync) == (1, 0, "In sync.", True)
+
+
+def test_a_run_is_queued_until_it_starts_and_running_from_then_on(
+    acs_resource, fabrikam, cloudsim_clean
+):
+    import threading
+    import time
+
+    make(acs_resource, fabrikam, 2)
+    assert claim_resource(resource_id=acs_resource.pk, owner="someone", seconds=60)
+    run = SyncRun.objects.create(resource=acs_resource, trigger="manual")
+    assert reconcile_resource(run_id=run.pk).status == "busy"
+    run.refresh_from_db()
+    # Waiting for the resource's lock is still queued: nothing started.
+    assert (run.status, run.started_at, run.get_status_display()) == (
+        SyncStatus.QUEUED,
+        None,
+        "Queued",
+    )
+    acs_resource.__class__.objects.update(sync_locked_until=None)
+    cloudsim_clean.set_fault("latency", service=ids.CONTOSO_ACS, method="PATCH", arg=1000)
+    thread = threading.Thread(target=reconcile_resource, kwargs={"run_id": run.pk})
+    thread.start()
+    deadline = time.monotonic() + 10
+    while (row := SyncRun.objects.get(pk=run.pk)).status == SyncStatus.QUEUED:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert (row.status, row.started_at is not None, row.finished_at) == (
+        SyncStatus.RUNNING,
+        True,
+        None,
+    )
+    thread.join(timeout=30)
+    run.refresh_from_db()
+    assert run.status == SyncStatus.SUCCEEDED and run.started_at <= run.finished_at
+
+
+def test_many_failures_are_all_counted_and_marked_but_the_run_lists_a_bounded_number(
+    acs_resource, fabrikam, cloudsim_clean, monkeypatch
+):
+    from assignments import sync
+
+    monkeypatch.setattr(sync, "ERRORS_KEPT", 3)
+    make(acs_resource, fabrikam, 10)
+    Assignment.objects.bulk_create(
+        Assignment(
+            resource=acs_resource,
+            tenant=fabrikam,
+            principal_type="tenant",
+            object_id=uuid.UUID(int=1000 + i),  # a tenant assignment must use the tenant id
+            client_ids=[APP],
+        )
+        for i in range(8)
+    )
+    run = sync_now(acs_resource)
+    assert (run.status, run.created, run.failed, run.done) == (SyncStatus.PARTIAL, 10, 8, 18)
+    assert len(run.errors) == 3 and run.message == "8 of 18 changes failed."
+    failed = Assignment.objects.filter(principal_type="tenant")
+    assert {(a.sync_state, "tenantId" in a.last_error) for a in failed} == {
+        (SyncState.FAILED, True)
+    }

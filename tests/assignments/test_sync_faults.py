@@ -12,7 +12,14 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from assignments.models import AcsResource, Assignment, SyncRun, SyncState, SyncStatus
+from assignments.models import (
+    AcsResource,
+    Assignment,
+    SyncRun,
+    SyncState,
+    SyncStatus,
+    WaitKind,
+)
 from assignments.sync import Heartbeat, claim_resource, reconcile_resource
 from cloudsim import ids
 
@@ -132,3 +139,53 @@ def test_the_heartbeat_reconnects_after_the_database_drops_its_connection(acs_re
         assert until > timezone.now() + timedelta(seconds=2)  # extended after the drop
     finally:
         heartbeat.stop()
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH"])  # while listing, while sending
+def test_a_429_wait_is_on_the_run_with_when_and_why_and_cleared_once_sending_resumes(
+    acs_resource, fabrikam, cloudsim_clean, settings, method
+):
+    settings.ACS_SYNC_BATCH_SIZE = 5
+    settings.ACS_SYNC_CONCURRENCY = 2
+    make(acs_resource, fabrikam, 40)
+    # One 429 asking for 3 s; slow writes afterwards keep the run going once the wait is over.
+    cloudsim_clean.set_fault("429", service=ids.CONTOSO_ACS, method=method, times=1, arg=3)
+    cloudsim_clean.set_fault("latency", service=ids.CONTOSO_ACS, method="PATCH", arg=250)
+    asked_at = timezone.now()
+    run, thread = start_run(acs_resource)
+    waiting = wait_until(lambda: SyncRun.objects.get(pk=run.pk).waiting, 10, "waiting on the run")
+    assert waiting.kind == WaitKind.THROTTLED
+    assert "throttling" in waiting.reason and "3 s" in waiting.reason and "429" in waiting.reason
+    seen_at = timezone.now()
+    # Until the 429's Retry-After ends: 3 s after it came, which was after the run started.
+    assert (waiting.until - asked_at).total_seconds() >= 2.9
+    assert 0 < (waiting.until - seen_at).total_seconds() <= 3.1
+    # Sending resumes: the fields are cleared while the run is still going.
+    resumed = wait_until(
+        lambda: SyncRun.objects.filter(
+            pk=run.pk, status=SyncStatus.RUNNING, waiting_until__isnull=True
+        ).first(),
+        10,
+        "resumed",
+    )
+    assert (resumed.wait_reason, resumed.wait_kind, resumed.waiting) == ("", "", None)
+    assert resumed.done < 40  # cleared while work goes on, not only when the run ends
+    thread.join(timeout=30)
+    run.refresh_from_db()
+    assert (run.status, run.created, run.message) == (SyncStatus.SUCCEEDED, 40, "In sync.")
+    assert (run.waiting_until, run.wait_reason, run.wait_kind) == (None, "", "")
+    assert cloudsim_clean.admin("GET", "/stats")["faults"].get("acs 429") == 1
+
+
+def test_server_errors_in_a_row_show_a_server_error_wait(
+    acs_resource, fabrikam, cloudsim_clean, settings
+):
+    settings.ACS_SYNC_BATCH_SIZE = 5
+    make(acs_resource, fabrikam, 20)
+    cloudsim_clean.set_fault("500", service=ids.CONTOSO_ACS, method="PATCH", times=4)
+    run, thread = start_run(acs_resource)
+    waiting = wait_until(lambda: SyncRun.objects.get(pk=run.pk).waiting, 10, "waiting")
+    assert waiting.kind == WaitKind.SERVER_ERROR and "HTTP 500" in waiting.reason
+    thread.join(timeout=30)
+    run.refresh_from_db()
+    assert (run.status, run.created, run.waiting) == (SyncStatus.SUCCEEDED, 20, None)

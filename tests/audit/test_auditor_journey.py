@@ -24,10 +24,13 @@ def test_auditor_filters_to_fabrikam_opens_consent_exports_and_reads_the_report(
     consented_fabrikam.refresh_from_db()
     assert consented_fabrikam.status == TenantStatus.VERIFIED
 
-    # Filter the log to Fabrikam, by name.
-    log = auditor_client.get(reverse("audit:log"), {"tenant": "Fabrikam"})
+    # Filter the log to Fabrikam, by its Entra tenant id; the rows read as labels, not codes.
+    guid = str(consented_fabrikam.tenant_id)
+    log = auditor_client.get(reverse("audit:log"), {"tenant": guid})
     html = log.content.decode()
-    assert "<code>consent.granted</code>" in html and "<code>consent.verified</code>" in html
+    assert "Admin consent granted" in html and "Consent verified" in html
+    table = html[html.index("<tbody>") : html.index("</tbody>")]
+    assert "consent.granted" not in re.sub(r'data-action="[^"]*"', "", table)
     assert all(e.tenant_id == consented_fabrikam.pk for e in log.context["page"].events)
 
     # Open the consent event.
@@ -38,13 +41,15 @@ def test_auditor_filters_to_fabrikam_opens_consent_exports_and_reads_the_report(
     assert "customer-admin (" in event_page  # labelled as the tenant was known then
 
     # Export the filtered view.
-    export = auditor_client.get(reverse("audit:export_csv"), {"tenant": "Fabrikam"})
+    export = auditor_client.get(reverse("audit:export_csv"), {"tenant": guid})
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
     actions = {r["action"] for r in rows}
     assert {"tenant.created", "consent.link_created", "consent.granted", "consent.verified"} <= (
         actions
     )
-    assert {r["tenant_id"] for r in rows} == {str(consented_fabrikam.pk)}
+    assert {r["tenant_id"] for r in rows} == {guid}
+    assert {r["tenant_name"] for r in rows} == {str(consented_fabrikam)}
+    assert "Admin consent granted" in {r["action_label"] for r in rows}
     assert AuditEvent.objects.filter(action=Action.AUDIT_EXPORTED).count() == 1
 
     # Open the tenant's onboarding report from the event page.

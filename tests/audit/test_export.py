@@ -67,8 +67,8 @@ def test_cells_that_spreadsheets_would_run_are_neutralised(auditor_client):
 def test_an_empty_export_still_has_its_header(auditor_client):
     body = _body(auditor_client.get(reverse("audit:export_csv"), {"tenant": "nobody at all"}))
     assert body.splitlines() == [
-        "id,at,actor_type,actor_label,action,target_type,target_id,target_label,tenant_id,"
-        "tenant_label,ip,request_id,details"
+        "id,at,actor_type,actor_label,action,action_label,target_type,target_id,target_label,"
+        "tenant_id,tenant_name,ip,request_id,details"
     ]
 
 

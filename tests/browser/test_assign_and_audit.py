@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assignments.models import AcsResource
+from assignments.models import AcsResource, Assignment
 from audit.services import Actor
 from cloudsim import ids
 from portal.models import Role
@@ -71,6 +71,10 @@ def test_operator_assigns_a_group_and_a_user_and_watches_the_sync(
     page.get_by_role("button", name="Search", exact=True).click()
     page.get_by_text("adele@fabrikam.example").first.wait_for()
     shot(page, "13-user-search")
+    # Enter in a field assigns nobody (it is not a click on the first Assign).
+    page.get_by_label("Client ids allowed").press("Enter")
+    page.wait_for_timeout(500)
+    assert not Assignment.objects.filter(object_id=ids.FABRIKAM_ADELE).exists()
     page.get_by_role("button", name="Assign Adele Vance").click()  # one click
     page.get_by_text("Assigned Adele Vance on").wait_for()
     assert page.get_by_role("button", name="Assign Adele Vance").count() == 0
@@ -124,7 +128,7 @@ def test_auditor_filters_the_log_opens_the_report_and_downloads_csv(
     assert "Litware" not in page.inner_text("table")
     shot(page, "15-audit-log-filtered")
 
-    granted = page.locator("table tbody tr", has_text="consent.granted").first
+    granted = page.locator("table tbody tr", has_text="Admin consent granted").first
     granted.get_by_role("link", name=re.compile("Details")).click()
     page.get_by_role("heading", name="Admin consent granted").wait_for()
     details = page.inner_text("main")
@@ -137,7 +141,7 @@ def test_auditor_filters_the_log_opens_the_report_and_downloads_csv(
     content = Path(download_info.value.path()).read_text(encoding="utf-8")
     exported = list(csv.DictReader(io.StringIO(content)))
     assert len(exported) == rows.count()  # the same filtered view, every row
-    assert {r["tenant_id"] for r in exported} == {str(tenant.pk)}
+    assert {r["tenant_id"] for r in exported} == {str(tenant.tenant_id)}
     assert "consent.granted" in {r["action"] for r in exported}
 
     page.goto(f"/audit/tenants/{tenant.pk}/report/")

@@ -145,10 +145,32 @@ def test_an_application_admin_on_a_deep_link_is_told_which_role_is_needed(
     shot(admin_browser, "11b-consent-insufficient-role")
 
 
+def _remote_ids(cloudsim) -> set[str]:
+    found = cloudsim.admin("GET", f"/acs/{ids.CONTOSO_ACS}/assignments")["value"]
+    return {a["objectId"] for a in found}
+
+
+def _until(condition, timeout: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.25)
+
+
 def test_a_tenants_whole_life_from_registration_to_offboarded(
-    operator_page, admin_browser, cloudsim_clean, shot
+    operator_page, admin_browser, cloudsim_clean, operator_user, shot
 ):
-    """Issue 13's journey: verify before consent, verified, revoked by cause, offboarded."""
+    """Issue 13's journey: registered, verify before consent says "not consented" (no crash),
+    verified, an assignment synced to the ACS resource, the operator app's service principal
+    deleted in the tenant → "revoked: … remedy" after the next check, then offboarding, whose
+    page follows the sync by itself until the assignment is gone from the resource."""
+    from assignments import services as acs_services
+    from assignments.models import AcsResource
+    from audit.services import Actor
+    from tenants.models import CustomerTenant
+
     page = operator_page
     tenant_url = _onboard(page, ids.FABRIKAM_DOMAIN)
     assert page.locator("#tenant-status").inner_text() == "Registered"
@@ -164,16 +186,35 @@ def test_a_tenants_whole_life_from_registration_to_offboarded(
     page.goto(tenant_url)
     page.get_by_text("Verified", exact=True).first.wait_for(timeout=60_000)
 
+    # The tenant gets an assignment on an ACS resource, synced there by the worker.
+    cloudsim_clean.admin("DELETE", f"/acs/{ids.CONTOSO_ACS}/assignments")
+    resource = AcsResource.objects.create(
+        name=ids.CONTOSO_ACS,
+        endpoint=cloudsim_clean.acs_resources[ids.CONTOSO_ACS]["endpoint"],
+        key_env_var="ACS_DEMO_ACCESS_KEY",
+    )
+    tenant = CustomerTenant.objects.get(tenant_id=ids.FABRIKAM_TENANT_ID)
+    acs_services.add_assignment(
+        actor=Actor.operator(operator_user),
+        resource=resource,
+        tenant=tenant,
+        principal_type="tenant",
+    )
+    _until(lambda: ids.FABRIKAM_TENANT_ID in _remote_ids(cloudsim_clean))
+
     cloudsim_clean.admin("DELETE", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
     page.get_by_role("button", name="Verify now").click()
     page.locator("#revoked-cause").wait_for(timeout=60_000)
     cause = page.locator("#revoked-cause").inner_text()
     assert "Revoked:" in cause and "Remedy:" in cause and "consent link" in cause
+    assert "enterprise application was deleted" in cause
     shot(page, "12-tenant-revoked")
 
     page.get_by_role("link", name="Offboard this tenant").click()
     page.get_by_role("button", name="Start offboarding").click()
-    page.locator("#offboarding-done").wait_for()
+    # The page follows the sync on its own (no reload here) until nothing is left.
+    page.locator("#offboarding-done").wait_for(timeout=60_000)
+    assert ids.FABRIKAM_TENANT_ID not in _remote_ids(cloudsim_clean)
     assert "az ad sp delete --id" in page.locator("#customer-text").inner_text()
     page.get_by_role("button", name="Finish offboarding").click()
     page.get_by_role("button", name=re.compile("Delete the tenant")).wait_for()

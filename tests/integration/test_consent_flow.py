@@ -139,6 +139,8 @@ def test_revoked_consent_is_revoked_on_the_periodic_check(client, actor, microso
     consent(client, microsoft, issued.token, "admin@fabrikam.example")
     assert verify_consent(tenant=tenant).ok
     microsoft.admin("DELETE", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
+    # An interval later (a sweep skips a tenant checked within it):
+    CustomerTenant.objects.filter(pk=tenant.pk).update(last_verified_at=None)
     assert verify_all_tenants() == 1
     tenant.refresh_from_db()
     assert tenant.status == TenantStatus.REVOKED

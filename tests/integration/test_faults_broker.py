@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 
 import pytest
 from django.conf import settings
@@ -17,15 +16,14 @@ from django.utils import timezone
 from assignments.models import AcsResource, Assignment, SyncRun, SyncState, SyncStatus
 from assignments.outbox import WAITING_FOR_BROKER
 from assignments.services import request_sync
+from assignments.testing import FINISHED, add_users, empty_resource, remote_entries, wait_until
 from audit.services import Actor
 from cloudsim import ids
-from tenants.models import CustomerTenant, TenantStatus
 from tests.support import worker as worker_support
 from tests.support.redis import RedisServer, celery_app_on
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 LOCK_SECONDS = 8
-FINISHED = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
 
 
 @pytest.fixture
@@ -85,47 +83,15 @@ def start_worker(redis, microsoft_env, tmp_path):
 
 @pytest.fixture
 def resource(microsoft_env, cloudsim_clean) -> AcsResource:
-    cloudsim_clean.admin("DELETE", f"/acs/{ids.CONTOSO_ACS}/assignments")
-    return AcsResource.objects.create(
-        name=ids.CONTOSO_ACS,
-        endpoint=cloudsim_clean.acs_resources[ids.CONTOSO_ACS]["endpoint"],
-        key_env_var="ACS_DEMO_ACCESS_KEY",
-    )
+    return empty_resource(cloudsim_clean)
 
 
 def assign(resource: AcsResource, count: int) -> set[str]:
-    tenant = CustomerTenant.objects.create(
-        tenant_id=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam", status=TenantStatus.VERIFIED
-    )
-    rows = Assignment.objects.bulk_create(
-        Assignment(
-            resource=resource,
-            tenant=tenant,
-            principal_type="user",
-            object_id=uuid.uuid4(),
-            client_ids=[ids.OPERATOR_APP_ID],
-        )
-        for _ in range(count)
-    )
-    return {str(a.object_id) for a in rows}
+    return set(add_users(resource, count))
 
 
 def remote_ids(cloudsim) -> set[str]:
-    return {
-        e["objectId"] for e in cloudsim.admin("GET", f"/acs/{ids.CONTOSO_ACS}/assignments")["value"]
-    }
-
-
-def wait_until(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    runs = list(SyncRun.objects.values("pk", "status", "trigger", "enqueued_at", "message"))
-    locks = list(AcsResource.objects.values("sync_locked_until", "sync_locked_by"))
-    raise AssertionError(f"not {what} after {timeout} s; runs {runs}, lock {locks}")
+    return {e["objectId"] for e in remote_entries(cloudsim)}
 
 
 def test_a_redis_outage_during_sync_now_ends_synced_once_redis_is_back_without_beat(

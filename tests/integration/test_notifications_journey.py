@@ -5,12 +5,11 @@ when a sync partly fails, all through the real worker, SMTP server and HTTP rece
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 
 from assignments import services as acs_services
-from assignments.models import AcsResource, Assignment, SyncRun
+from assignments.models import SyncRun
 from audit.actions import Action
 from audit.models import AuditEvent
 from audit.services import Actor
@@ -19,6 +18,7 @@ from notifications import services
 from notifications.models import Delivery, DeliveryStatus
 from tenants.models import CustomerTenant, TenantStatus
 from tenants.tasks import verify_all_tenants
+from tests.factories import AssignmentFactory
 from tests.support.microsoft import consent, invite, wait_for_status
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -52,12 +52,17 @@ def test_a_revoked_consent_sends_a_signed_webhook_and_an_email(
     assert subscribed.received == []  # granting is not what they asked for
 
     microsoft.admin("DELETE", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
+    # An interval later (a sweep skips a tenant checked within it):
+    type(tenant).objects.filter(pk=tenant.pk).update(last_verified_at=None)
     assert verify_all_tenants.delay().get(timeout=60) == 1  # the beat job, in the worker
 
     [payload] = _wait_for_webhooks(subscribed, 1)
     assert payload["type"] == "consent.lost.v1"
     assert payload["data"]["tenant"]["name"] == "Fabrikam"
-    assert payload["data"]["cause"].startswith("Failing checks: ")
+    # The cause the check named (tenants/verification.py CAUSES), with its remedy.
+    assert payload["data"]["cause"].startswith(
+        "The operator app's enterprise application was deleted in the tenant. Remedy: "
+    )
     [mail] = inbox.wait_for(OPERATOR)
     assert "Consent lost: Fabrikam" in mail["Subject"]
     text, _ = inbox.bodies(mail)
@@ -73,25 +78,13 @@ def test_a_revoked_consent_sends_a_signed_webhook_and_an_email(
 
 
 def test_a_partly_failing_sync_sends_a_signed_webhook_and_an_email(
-    celery_worker, microsoft, subscribed, inbox, operator_user
+    celery_worker, verified_tenant_with_acs, subscribed, inbox, operator_user
 ):
-    microsoft.admin("DELETE", f"/acs/{ids.CONTOSO_ACS}/assignments")
-    tenant = CustomerTenant.objects.create(
-        tenant_id=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam", status=TenantStatus.VERIFIED
-    )
-    resource = AcsResource.objects.create(
-        name=ids.CONTOSO_ACS,
-        endpoint=microsoft.acs_resources[ids.CONTOSO_ACS]["endpoint"],
-        key_env_var="ACS_DEMO_ACCESS_KEY",
-    )
+    tenant, resource = verified_tenant_with_acs.tenant, verified_tenant_with_acs.resource
     # A row ACS refuses (a "tenant" entry whose objectId is not the tenant id: 400), written
     # past the service's checks as an old import could have; the other entry goes through.
-    Assignment.objects.create(
-        resource=resource,
-        tenant=tenant,
-        principal_type="tenant",
-        object_id=uuid.uuid4(),
-        client_ids=[ids.OPERATOR_APP_ID],
+    AssignmentFactory(
+        resource=resource, tenant=tenant, principal_type="tenant", client_ids=[ids.OPERATOR_APP_ID]
     )
     acs_services.add_assignment(
         actor=Actor.operator(operator_user),

@@ -384,6 +384,11 @@ def _journey(stack: Stack, operator: Browser, cloudsim) -> None:
     assert verify in stack.log("worker-interactive") and sync in stack.log("worker-interactive")
     assert verify not in stack.log("worker-periodic")
     interactive_before = stack.log("worker-interactive").count(verify)
+    # Fabrikam was just verified and the resource just synced: a sweep now skips both (checked
+    # within the interval). An interval later, they are due.
+    with psycopg.connect(host="127.0.0.1", user="postgres", dbname=stack.database) as db:
+        db.execute("UPDATE tenants_customertenant SET last_verified_at = now() - interval '1 day'")
+        db.execute("UPDATE assignments_syncrun SET finished_at = now() - interval '1 day'")
     for sweep in ("tenants.tasks.verify_all_tenants", "assignments.tasks.sync_all_resources"):
         stack.run_once("beat", ["celery", "-A", "portal", "call", sweep])
     deadline = time.monotonic() + 30

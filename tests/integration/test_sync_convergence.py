@@ -9,81 +9,36 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 
 import pytest
 
 os.environ.setdefault("ACS_SYNC_LOCK_SECONDS", "8")
 os.environ.setdefault("ACS_SYNC_BATCH_SIZE", "50")
 
-from assignments.models import (
-    AcsResource,
-    Assignment,
-    SyncRun,
-    SyncState,
-    SyncStatus,
-)
+from assignments.models import AcsResource, Assignment, SyncState, SyncStatus
 from assignments.services import request_sync
+from assignments.testing import add_users, empty_resource, entries_of, remote_entries
+from assignments.testing import wait_finished as wait_for
 from audit.services import Actor
 from cloudsim import ids
-from tenants.models import CustomerTenant, TenantStatus
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 N = 1000
-FINISHED = (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL, SyncStatus.FAILED)
 
 
 @pytest.fixture
 def resource(microsoft_env, cloudsim_clean) -> AcsResource:
-    cloudsim_clean.admin("DELETE", f"/acs/{ids.CONTOSO_ACS}/assignments")
-    return AcsResource.objects.create(
-        name=ids.CONTOSO_ACS,
-        endpoint=cloudsim_clean.acs_resources[ids.CONTOSO_ACS]["endpoint"],
-        key_env_var="ACS_DEMO_ACCESS_KEY",
-    )
+    return empty_resource(cloudsim_clean)
 
 
 @pytest.fixture
 def desired(resource) -> dict[str, dict]:
     """N user assignments of a verified tenant, as ACS should end up holding them."""
-    tenant = CustomerTenant.objects.create(
-        tenant_id=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam", status=TenantStatus.VERIFIED
-    )
-    rows = Assignment.objects.bulk_create(
-        Assignment(
-            resource=resource,
-            tenant=tenant,
-            principal_type="user",
-            object_id=uuid.uuid4(),
-            client_ids=[ids.OPERATOR_APP_ID],
-        )
-        for _ in range(N)
-    )
-    return {
-        str(a.object_id): {
-            "objectId": str(a.object_id),
-            "tenantId": ids.FABRIKAM_TENANT_ID,
-            "principalType": "user",
-            "clientIds": [ids.OPERATOR_APP_ID],
-        }
-        for a in rows
-    }
+    return entries_of(add_users(resource, N))
 
 
 def remote(cloudsim) -> list[dict]:
-    return cloudsim.admin("GET", f"/acs/{ids.CONTOSO_ACS}/assignments")["value"]
-
-
-def wait_for(run: SyncRun, timeout: float = 90) -> SyncRun:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run.refresh_from_db()
-        if run.status in FINISHED:
-            return run
-        time.sleep(0.2)
-    raise AssertionError(
-        f"run #{run.pk} still {run.status} after {timeout} s: {run.done}/{run.planned}"
-    )
+    return remote_entries(cloudsim)
 
 
 def assert_converged(cloudsim, desired) -> None:

@@ -13,35 +13,16 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from assignments.models import AcsResource, Assignment, SyncRun
+from assignments.models import Assignment, SyncRun
 from cloudsim import ids
-from tenants.models import CustomerGroup, CustomerTenant, TenantStatus
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def demo(microsoft_env, cloudsim_clean):
-    cloudsim_clean.admin("DELETE", f"/acs/{ids.CONTOSO_ACS}/assignments")
-    cloudsim_clean.admin("POST", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
-    tenant = CustomerTenant.objects.create(
-        tenant_id=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam", status=TenantStatus.VERIFIED
-    )
-    CustomerGroup.objects.create(
-        tenant=tenant, object_id=ids.FABRIKAM_SALES_GROUP, display_name="Sales"
-    )
-    resource = AcsResource.objects.create(
-        name=ids.CONTOSO_ACS,
-        endpoint=cloudsim_clean.acs_resources[ids.CONTOSO_ACS]["endpoint"],
-        key_env_var="ACS_DEMO_ACCESS_KEY",
-    )
-    return resource, tenant
-
-
 def test_operator_adds_a_group_and_a_user_and_watches_them_reach_acs(
-    celery_worker, cloudsim_clean, operator_client, demo
+    celery_worker, cloudsim_clean, operator_client, verified_tenant_with_acs
 ):
-    resource, tenant = demo
+    resource, tenant = verified_tenant_with_acs.resource, verified_tenant_with_acs.tenant
     add = reverse("assignments:assignment_add", args=[resource.pk])
     for fields in (
         {"principal_type": "group", "group": ids.FABRIKAM_SALES_GROUP},
@@ -72,8 +53,10 @@ def test_operator_adds_a_group_and_a_user_and_watches_them_reach_acs(
     assert "Yes: this user can get an ACS token" in check and "Sales" in check
 
 
-def test_a_csv_with_bad_rows_changes_nothing(celery_worker, operator_client, demo):
-    resource, _tenant = demo
+def test_a_csv_with_bad_rows_changes_nothing(
+    celery_worker, operator_client, verified_tenant_with_acs
+):
+    resource = verified_tenant_with_acs.resource
     text = (
         "principal_type,object_id,tenant_id,client_ids\n"
         f"group,{ids.FABRIKAM_SALES_GROUP},{ids.FABRIKAM_TENANT_ID},\n"

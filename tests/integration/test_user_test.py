@@ -14,6 +14,7 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from cloudsim import ids
 from tenants.models import UserTest
+from tests.support.arrangements import contoso_acs_at
 from tests.support.microsoft import _http, consent, invite
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -41,11 +42,7 @@ def _test_with(client, microsoft, result_page: str, upn: str):
 
 @pytest.fixture
 def contoso_acs(microsoft) -> AcsResource:
-    return AcsResource.objects.create(
-        name=ids.CONTOSO_ACS,
-        endpoint=microsoft.acs_resources[ids.CONTOSO_ACS]["endpoint"],
-        key_env_var="ACS_DEMO_ACCESS_KEY",
-    )
+    return contoso_acs_at(microsoft)
 
 
 @pytest.fixture

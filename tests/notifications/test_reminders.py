@@ -28,7 +28,7 @@ def actor(operator_user):
 
 
 @pytest.fixture
-def issued(actor):
+def issued(actor, microsoft_env):  # the GUID is looked up at cloudsim
     tenant = tenant_services.register_tenant(
         actor=actor, tenant_ref=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam"
     )

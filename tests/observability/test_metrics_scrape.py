@@ -64,6 +64,8 @@ def test_a_sweep_and_a_sync_show_up_in_the_metrics(
         tenant_id=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam", status=TenantStatus.CONSENTED
     )
     before = scrape(operator_client)
+    # Microsoft throttles the check's first Graph call once (Retry-After: 0): it is retried.
+    microsoft.admin("POST", "/faults", {"kind": "429", "service": "graph", "arg": "0", "times": 1})
 
     # The sweep queues one check per consented tenant on `periodic`; while no worker takes
     # them, the scrape shows them waiting.
@@ -122,9 +124,15 @@ def test_a_sweep_and_a_sync_show_up_in_the_metrics(
     )
     assert grew("portal_celery_tasks_total", queue=queues.INTERACTIVE, state="SUCCESS") >= 1
     assert grew("portal_celery_task_duration_seconds_count", queue=queues.PERIODIC) == 1
-    # The check's login and Graph calls are not required here: after other tests its token
-    # may come from a cache (see the ops report); the sync's ACS calls always happen.
+    # The sweep itself: it ran and queued its one tenant.
+    assert grew("portal_sweeps_total", sweep="verify", outcome="ran") == 1
+    assert grew("portal_sweep_items_total", sweep="verify", outcome="queued") == 1
+    # The check's login call is not required here: after other tests its token may come from
+    # a cache; its Graph calls and the sync's ACS calls always happen.
     assert grew("portal_microsoft_calls_total", service="acs", status="200") >= 1
+    # The check's Graph calls by status, the throttled one included.
+    assert grew("portal_microsoft_calls_total", service="graph", status="429") == 1
+    assert grew("portal_microsoft_calls_total", service="graph", status="200") >= 3
     assert grew("portal_sync_runs_total") >= 1
     assert total(after, "portal_tenants", status="verified") == 1
     assert total(after, "portal_tenants", status="revoked") == 0

@@ -2,34 +2,35 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from assignments.models import AcsResource, Assignment, Desired
+from assignments.models import Assignment, Desired
 from audit.models import AuditEvent
-from audit.services import Actor
 from cloudsim import ids
-from tenants import services
-from tenants.models import ConsentLink, CustomerGroup, CustomerTenant, TenantStatus
+from tenants.models import ConsentLink, CustomerGroup, TenantStatus
+from tests.factories import (
+    AcsResourceFactory,
+    AssignmentFactory,
+    ConsentLinkFactory,
+    CustomerGroupFactory,
+    CustomerTenantFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(operator_user):
-    actor = Actor.operator(operator_user)
-    fabrikam = CustomerTenant.objects.create(
-        tenant_id=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam", status=TenantStatus.VERIFIED
+def world(db):
+    fabrikam = CustomerTenantFactory(
+        tenant_id=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam", verified=True
     )
-    litware = CustomerTenant.objects.create(tenant_id=ids.LITWARE_TENANT_ID, display_name="Litware")
-    litware_link = services.issue_consent_link(actor=actor, tenant=litware).link
-    litware_group = CustomerGroup.objects.create(
-        tenant=litware, object_id=uuid.uuid4(), display_name="Litware sales"
+    litware = CustomerTenantFactory(
+        tenant_id=ids.LITWARE_TENANT_ID, display_name="Litware", status=TenantStatus.INVITED
     )
-    one = AcsResource.objects.create(name="one", endpoint="https://one.invalid", key_env_var="K1")
-    two = AcsResource.objects.create(name="two", endpoint="https://two.invalid", key_env_var="K2")
-    on_two = Assignment.objects.create(
+    litware_link = ConsentLinkFactory(tenant=litware)
+    litware_group = CustomerGroupFactory(tenant=litware, display_name="Litware sales")
+    one, two = AcsResourceFactory(name="one"), AcsResourceFactory(name="two")
+    on_two = AssignmentFactory(
         resource=two, tenant=fabrikam, principal_type="tenant", object_id=fabrikam.tenant_id,
         client_ids=[ids.OPERATOR_APP_ID],
     )  # fmt: skip

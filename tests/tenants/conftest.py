@@ -7,7 +7,7 @@ from django.core.cache import cache
 
 from audit.services import Actor
 from cloudsim import ids
-from tenants import services
+from tenants.actions import consent, registration
 from tenants.models import CustomerTenant
 
 
@@ -25,13 +25,13 @@ def actor(operator_user) -> Actor:
 @pytest.fixture
 def fabrikam(microsoft, actor) -> CustomerTenant:
     """Fabrikam, registered as an operator would: looked up at Microsoft (cloudsim)."""
-    return services.register_tenant(
+    return registration.register_tenant(
         actor=actor, tenant_ref=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam"
     )
 
 
 @pytest.fixture
-def issued(actor, fabrikam) -> services.IssuedLink:
-    return services.issue_consent_link(
+def issued(actor, fabrikam) -> consent.IssuedLink:
+    return consent.issue_consent_link(
         actor=actor, tenant=fabrikam, admin_email="admin@fabrikam.example"
     )

@@ -10,7 +10,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from cloudsim import ids
-from tenants import services
+from tenants.actions import consent
 from tenants.models import ConsentLink, CustomerTenant
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ def test_arbitrary_callbacks_never_fail_or_change_state(
 ):
     settings.CONSENT_RATE_LIMIT = 10**9
     if tamper:  # a state the portal really issued, then bent
-        state = services.start_admin_consent(token=issued.token).split("state=")[1]
+        state = consent.start_admin_consent(token=issued.token).split("state=")[1]
         pairs = [*pairs, ("state", state[::-1])]
     before = _snapshot()
     query = raw if not pairs else urlencode(pairs)

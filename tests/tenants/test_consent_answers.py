@@ -12,7 +12,7 @@ import pytest
 
 from audit.models import AuditEvent
 from cloudsim import ids
-from tenants import services
+from tenants.actions import consent
 from tenants.models import ConsentLink, CustomerTenant, TenantStatus
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ DECLINED = "AADSTS65004: User declined to consent to access the app."
 
 
 def _state(issued) -> str:
-    url = services.start_admin_consent(token=issued.token)
+    url = consent.start_admin_consent(token=issued.token)
     return parse_qs(urlsplit(url).query)["state"][0]
 
 
@@ -164,7 +164,7 @@ def test_the_code_is_read_from_the_first_line_only(client, issued):
 
 def test_a_failed_answer_on_a_spare_link_does_not_undo_a_verified_tenant(client, actor, issued):
     CustomerTenant.objects.filter(pk=issued.link.tenant_id).update(status=TenantStatus.VERIFIED)
-    spare = services.issue_consent_link(actor=actor, tenant=issued.link.tenant)
+    spare = consent.issue_consent_link(actor=actor, tenant=issued.link.tenant)
     response = _callback(
         client,
         [

@@ -8,7 +8,7 @@ import pytest
 from django.core import signing
 
 from cloudsim import ids
-from tenants import services
+from tenants.actions import consent
 from tenants.models import ConsentLink, CustomerTenant, TenantStatus
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def test_v1_url_names_the_invited_tenant_app_and_callback(settings):
     settings.ENTRA_AUTHORITY_HOST = "https://login.microsoftonline.com"
     settings.ENTRA_CLIENT_ID = ids.OPERATOR_APP_ID
     settings.PORTAL_BASE_URL = "https://portal.example"
-    url = services.build_admin_consent_url(tenant_id=ids.FABRIKAM_TENANT_ID, state="s1")
+    url = consent.build_admin_consent_url(tenant_id=ids.FABRIKAM_TENANT_ID, state="s1")
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == (
         f"https://login.microsoftonline.com/{ids.FABRIKAM_TENANT_ID}/adminconsent"
@@ -36,26 +36,26 @@ def test_v1_url_names_the_invited_tenant_app_and_callback(settings):
 
 def test_v2_url_has_default_scope(settings):
     settings.ENTRA_AUTHORITY_HOST = "https://login.microsoftonline.us/"
-    url = services.build_admin_consent_url(tenant_id=ids.LITWARE_TENANT_ID, state="s", version="v2")
+    url = consent.build_admin_consent_url(tenant_id=ids.LITWARE_TENANT_ID, state="s", version="v2")
     assert urlsplit(url).path == f"/{ids.LITWARE_TENANT_ID}/v2.0/adminconsent"
     assert urlsplit(url).netloc == "login.microsoftonline.us"
     assert _query(url)["scope"] == "https://graph.microsoft.com/.default"
 
 
 def test_starting_consent_binds_a_fresh_nonce_to_the_link(issued):
-    url = services.start_admin_consent(token=issued.token)
+    url = consent.start_admin_consent(token=issued.token)
     link = ConsentLink.objects.get(pk=issued.link.pk)
-    link_pk, nonce = services.read_state(_query(url)["state"])
+    link_pk, nonce = consent.read_state(_query(url)["state"])
     assert link_pk == link.pk and nonce == link.state_nonce and len(nonce) >= 24
-    second = services.start_admin_consent(token=issued.token)
-    assert services.read_state(_query(second)["state"])[1] != nonce  # the old state is dead
+    second = consent.start_admin_consent(token=issued.token)
+    assert consent.read_state(_query(second)["state"])[1] != nonce  # the old state is dead
 
 
 def test_token_is_stored_only_as_a_hash(issued):
     link = ConsentLink.objects.get(pk=issued.link.pk)
     assert len(issued.token) >= 43  # 32 random bytes
     assert issued.token not in link.token_hash
-    assert link.token_hash == services.hash_token(issued.token)
+    assert link.token_hash == consent.hash_token(issued.token)
 
 
 @pytest.mark.parametrize(
@@ -64,25 +64,25 @@ def test_token_is_stored_only_as_a_hash(issued):
         "",
         "garbage",
         signing.dumps({"l": 1, "n": "x"}, salt="another-salt"),
-        signing.dumps({"l": "1", "n": "x"}, salt=services.STATE_SALT),
-        signing.dumps({"l": 1}, salt=services.STATE_SALT),
-        signing.dumps([1, "x"], salt=services.STATE_SALT),
+        signing.dumps({"l": "1", "n": "x"}, salt=consent.STATE_SALT),
+        signing.dumps({"l": 1}, salt=consent.STATE_SALT),
+        signing.dumps([1, "x"], salt=consent.STATE_SALT),
     ],
 )
 def test_bad_states_are_refused(state):
-    with pytest.raises(services.CallbackRejected):
-        services.read_state(state)
+    with pytest.raises(consent.CallbackRejected):
+        consent.read_state(state)
 
 
 def test_expired_state_is_refused(issued, settings):
-    url = services.start_admin_consent(token=issued.token)
+    url = consent.start_admin_consent(token=issued.token)
     settings.CONSENT_STATE_MAX_AGE = -1
-    with pytest.raises(services.CallbackRejected, match="too late"):
-        services.read_state(_query(url)["state"])
+    with pytest.raises(consent.CallbackRejected, match="too late"):
+        consent.read_state(_query(url)["state"])
 
 
 def _granted(issued, **extra):
-    state = _query(services.start_admin_consent(token=issued.token))["state"]
+    state = _query(consent.start_admin_consent(token=issued.token))["state"]
     params = {"admin_consent": "True", "tenant": ids.FABRIKAM_TENANT_ID, "state": state, **extra}
     return params
 
@@ -90,7 +90,7 @@ def _granted(issued, **extra):
 def test_granted_callback_moves_tenant_and_uses_link(issued, django_capture_on_commit_callbacks):
     params = _granted(issued)
     with django_capture_on_commit_callbacks() as callbacks:
-        result = services.record_consent_callback(params=params)
+        result = consent.record_consent_callback(params=params)
     assert result.outcome == "granted"
     assert len(callbacks) == 1  # verification is enqueued after commit
     link = ConsentLink.objects.get(pk=issued.link.pk)
@@ -100,25 +100,25 @@ def test_granted_callback_moves_tenant_and_uses_link(issued, django_capture_on_c
 
 def test_replayed_state_shows_the_recorded_outcome_and_changes_nothing(issued):
     params = _granted(issued)
-    services.record_consent_callback(params=params)
+    consent.record_consent_callback(params=params)
     before = ConsentLink.objects.values().get(pk=issued.link.pk)
     forged = {**params, "admin_consent": "", "error": "access_denied"}
-    replay = services.record_consent_callback(params=forged)
+    replay = consent.record_consent_callback(params=forged)
     assert replay.replayed and replay.outcome == "granted"
     assert ConsentLink.objects.values().get(pk=issued.link.pk) == before
 
 
 def test_a_state_never_answered_and_replaced_is_still_refused(issued):
     params = _granted(issued)
-    services.start_admin_consent(token=issued.token)  # a newer redirect replaces the state
-    with pytest.raises(services.CallbackRejected, match="replaced"):
-        services.record_consent_callback(params=params)
+    consent.start_admin_consent(token=issued.token)  # a newer redirect replaces the state
+    with pytest.raises(consent.CallbackRejected, match="replaced"):
+        consent.record_consent_callback(params=params)
 
 
 def test_callback_from_foreign_tenant_is_refused(issued):
     params = _granted(issued, tenant=ids.NORTHWIND_TENANT_ID)
-    with pytest.raises(services.CallbackRejected, match="another organization"):
-        services.record_consent_callback(params=params)
+    with pytest.raises(consent.CallbackRejected, match="another organization"):
+        consent.record_consent_callback(params=params)
     link = ConsentLink.objects.get(pk=issued.link.pk)
     assert link.tenant.status == TenantStatus.INVITED and not link.used_at and link.state_nonce
 
@@ -126,20 +126,20 @@ def test_callback_from_foreign_tenant_is_refused(issued):
 def test_tampered_state_is_refused(issued):
     params = _granted(issued)
     params["state"] = params["state"][:-2] + ("AA" if not params["state"].endswith("AA") else "BB")
-    with pytest.raises(services.CallbackRejected):
-        services.record_consent_callback(params=params)
+    with pytest.raises(consent.CallbackRejected):
+        consent.record_consent_callback(params=params)
 
 
 def test_revoked_link_cannot_complete(issued, actor):
     params = _granted(issued)
-    services.revoke_consent_link(actor=actor, link=issued.link)
-    with pytest.raises(services.CallbackRejected):
-        services.record_consent_callback(params=params)
+    consent.revoke_consent_link(actor=actor, link=issued.link)
+    with pytest.raises(consent.CallbackRejected):
+        consent.record_consent_callback(params=params)
 
 
 def test_decline_records_outcome_and_keeps_link_usable(issued):
-    state = _query(services.start_admin_consent(token=issued.token))["state"]
-    result = services.record_consent_callback(
+    state = _query(consent.start_admin_consent(token=issued.token))["state"]
+    result = consent.record_consent_callback(
         params={
             "error": "access_denied",
             "error_subcode": "cancel",
@@ -151,12 +151,12 @@ def test_decline_records_outcome_and_keeps_link_usable(issued):
     link = ConsentLink.objects.get(pk=issued.link.pk)
     assert link.tenant.status == TenantStatus.DECLINED
     assert link.error_subcode == "cancel" and not link.used_at
-    services.open_consent_link(token=issued.token)  # may try again
+    consent.open_consent_link(token=issued.token)  # may try again
 
 
 def test_missing_acs_clients_sp_error_leaves_a_finding_with_the_command(issued):
-    state = _query(services.start_admin_consent(token=issued.token))["state"]
-    services.record_consent_callback(
+    state = _query(consent.start_admin_consent(token=issued.token))["state"]
+    consent.record_consent_callback(
         params={
             "error": "invalid_client",
             "error_description": "AADSTS650052: The app is trying to access a service ...",
@@ -172,7 +172,7 @@ def test_missing_acs_clients_sp_error_leaves_a_finding_with_the_command(issued):
 def test_a_yes_for_a_revoked_tenant_is_a_new_consent(issued):
     params = _granted(issued)
     CustomerTenant.objects.filter(pk=issued.link.tenant_id).update(status=TenantStatus.REVOKED)
-    result = services.record_consent_callback(params=params)
+    result = consent.record_consent_callback(params=params)
     assert result.tenant.status == TenantStatus.CONSENTED
     link = ConsentLink.objects.get(pk=issued.link.pk)
     assert not link.state_nonce and link.used_at

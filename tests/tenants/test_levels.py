@@ -6,7 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tenants import services
+from tenants import errors
+from tenants.actions import consent
 from tenants.models import ConsentLink, CustomerTenant
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +22,7 @@ def _consent_url(client, issued) -> str:
 
 
 def test_a_standard_link_asks_only_the_acs_clients_delegated_scopes(client, actor, fabrikam):
-    issued = services.issue_consent_link(actor=actor, tenant=fabrikam, level="standard")
+    issued = consent.issue_consent_link(actor=actor, tenant=fabrikam, level="standard")
     url = _consent_url(client, issued)
     assert urlsplit(url).path.endswith("/v2.0/adminconsent")
     assert parse_qs(urlsplit(url).query)["scope"] == [f"{ACS}/VoIP {ACS}/VoIP.Join"]
@@ -29,7 +30,7 @@ def test_a_standard_link_asks_only_the_acs_clients_delegated_scopes(client, acto
 
 
 def test_a_deep_link_asks_every_permission_of_the_registration(client, actor, fabrikam):
-    issued = services.issue_consent_link(actor=actor, tenant=fabrikam, level="deep")
+    issued = consent.issue_consent_link(actor=actor, tenant=fabrikam, level="deep")
     url = _consent_url(client, issued)
     assert urlsplit(url).path.endswith("/adminconsent") and "/v2.0/" not in url
     assert "scope" not in parse_qs(urlsplit(url).query)
@@ -37,22 +38,22 @@ def test_a_deep_link_asks_every_permission_of_the_registration(client, actor, fa
 
 def test_the_portal_setting_chooses_the_level_of_new_links(actor, fabrikam, settings):
     settings.VERIFICATION_LEVEL = "standard"
-    link = services.issue_consent_link(actor=actor, tenant=fabrikam).link
+    link = consent.issue_consent_link(actor=actor, tenant=fabrikam).link
     assert (link.verification_level, link.consent_version) == ("standard", "v2")
-    again = services.reissue_consent_link(actor=actor, link=link).link
+    again = consent.reissue_consent_link(actor=actor, link=link).link
     assert again.verification_level == "standard"
 
 
 def test_an_unknown_level_is_refused_and_creates_nothing(actor, fabrikam):
-    with pytest.raises(services.TenantError, match="standard or deep"):
-        services.issue_consent_link(actor=actor, tenant=fabrikam, level="root")
+    with pytest.raises(errors.TenantError, match="standard or deep"):
+        consent.issue_consent_link(actor=actor, tenant=fabrikam, level="root")
     assert not ConsentLink.objects.exists()
 
 
 def test_the_standard_landing_page_names_the_three_roles_and_no_graph_permission(
     client, actor, fabrikam
 ):
-    issued = services.issue_consent_link(actor=actor, tenant=fabrikam, level="standard")
+    issued = consent.issue_consent_link(actor=actor, tenant=fabrikam, level="standard")
     page = client.get(f"/consent/{issued.token}/").content.decode()
     assert "Application Administrator" in page and "Cloud Application Administrator" in page
     assert "VoIP.Join" in page and "Lets your users join Teams meetings" in page
@@ -62,7 +63,7 @@ def test_the_standard_landing_page_names_the_three_roles_and_no_graph_permission
 def test_the_deep_landing_page_lists_the_graph_permissions_and_the_two_roles(
     client, actor, fabrikam
 ):
-    issued = services.issue_consent_link(actor=actor, tenant=fabrikam, level="deep")
+    issued = consent.issue_consent_link(actor=actor, tenant=fabrikam, level="deep")
     page = client.get(f"/consent/{issued.token}/").content.decode()
     assert "Group.Read.All" in page and "verified domains" in page
     assert "Privileged Role Administrator" in page

@@ -24,7 +24,8 @@ from hypothesis.stateful import (
 from audit.models import AuditEvent
 from audit.services import Actor
 from cloudsim import ids
-from tenants import graph, graph_auth, lifecycle, services, tasks
+from tenants import errors, graph, graph_auth, lifecycle, tasks
+from tenants.actions import consent, registration
 from tenants.lifecycle import Event
 from tenants.models import ConsentCheck, ConsentLink, CustomerTenant, TenantStatus
 
@@ -86,7 +87,9 @@ class TenantLife(RuleBasedStateMachine):
         self.cs.clear_faults()
         graph.reset_token_caches()
         CustomerTenant.objects.all().delete()  # audit events stay (they keep their labels)
-        self.tenant = services.register_tenant(actor=self.actor, tenant_ref=ids.FABRIKAM_TENANT_ID)
+        self.tenant = registration.register_tenant(
+            actor=self.actor, tenant_ref=ids.FABRIKAM_TENANT_ID
+        )
         self.states: list[str] = []  # signed states the portal sent to Microsoft
         self.tokens: list[str] = []
 
@@ -96,7 +99,7 @@ class TenantLife(RuleBasedStateMachine):
         first = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
         try:
             call()
-        except services.TenantError as refused:  # a refusal: a clear message, nothing moved
+        except errors.TenantError as refused:  # a refusal: a clear message, nothing moved
             assert str(refused)
         events = list(AuditEvent.objects.filter(id__gt=first))
         assert len(events) <= 1, [e.action for e in events]
@@ -110,7 +113,7 @@ class TenantLife(RuleBasedStateMachine):
     @rule(level=st.sampled_from(["deep", "standard"]))
     def issue_link(self, level: str) -> None:
         def issue():
-            issued = services.issue_consent_link(actor=self.actor, tenant=self.tenant, level=level)
+            issued = consent.issue_consent_link(actor=self.actor, tenant=self.tenant, level=level)
             self.tokens.append(issued.token)
 
         self._step(issue)
@@ -119,8 +122,8 @@ class TenantLife(RuleBasedStateMachine):
     @rule(data=st.data())
     def revoke_a_link(self, data) -> None:
         token = data.draw(st.sampled_from(self.tokens))
-        link = ConsentLink.objects.get(token_hash=services.hash_token(token))
-        self._step(lambda: services.revoke_consent_link(actor=self.actor, link=link))
+        link = ConsentLink.objects.get(token_hash=consent.hash_token(token))
+        self._step(lambda: consent.revoke_consent_link(actor=self.actor, link=link))
 
     @rule()
     def verify_now(self) -> None:
@@ -129,11 +132,11 @@ class TenantLife(RuleBasedStateMachine):
 
     @rule()
     def offboard(self) -> None:
-        self._step(lambda: services.start_offboarding(actor=self.actor, tenant=self.tenant))
+        self._step(lambda: registration.start_offboarding(actor=self.actor, tenant=self.tenant))
 
     @rule()
     def finish_offboarding(self) -> None:
-        self._step(lambda: services.finish_offboarding(actor=self.actor, tenant=self.tenant))
+        self._step(lambda: registration.finish_offboarding(actor=self.actor, tenant=self.tenant))
 
     # --- the customer admin at Microsoft -----------------------------------------------------
     @precondition(lambda self: self.tokens)
@@ -142,7 +145,7 @@ class TenantLife(RuleBasedStateMachine):
         token = data.draw(st.sampled_from(self.tokens))
 
         def start():
-            url = services.start_admin_consent(token=token)
+            url = consent.start_admin_consent(token=token)
             self.states.append(parse_qs(urlsplit(url).query)["state"][0])
 
         self._step(start)
@@ -156,7 +159,7 @@ class TenantLife(RuleBasedStateMachine):
         if answer == "granted":  # Microsoft records the grant before it redirects back
             self.cs.admin("POST", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
         params = {**ANSWERS[answer], "state": state}
-        self._step(lambda: services.record_consent_callback(params=params))
+        self._step(lambda: consent.record_consent_callback(params=params))
 
     @precondition(lambda self: self.tokens)
     @rule(data=st.data())
@@ -185,7 +188,7 @@ class TenantLife(RuleBasedStateMachine):
     def an_offboarded_tenant_has_no_assignment_left(self) -> None:
         tenant = CustomerTenant.objects.get(pk=self.tenant.pk)
         if tenant.status == TenantStatus.OFFBOARDED:
-            assert not services.offboarding_left(tenant)
+            assert not registration.offboarding_left(tenant)
             assert not ConsentLink.objects.filter(
                 tenant=tenant, revoked_at=None, used_at=None
             ).exists()

@@ -9,7 +9,9 @@ import pytest
 
 from audit.models import AuditEvent
 from cloudsim import ids
-from tenants import graph, graph_auth, services, tasks
+from tenants import graph, graph_auth, tasks
+from tenants.actions import consent as consent_actions
+from tenants.actions import registration
 from tenants.models import ConsentCheck, ConsentLink, CustomerTenant, TenantStatus
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +43,7 @@ def test_reloading_the_created_link_page_never_issues_another(operator_client, f
     assert page.status_code == 200 and 'data-copy-target="consent-url"' in page.content.decode()
     link = ConsentLink.objects.get(tenant=fabrikam)
     token = re.search(r"/consent/([A-Za-z0-9_-]{20,})/", page.content.decode()).group(1)
-    assert services.hash_token(token) == link.token_hash
+    assert consent_actions.hash_token(token) == link.token_hash
     again = operator_client.get(created["Location"])  # a reload
     assert again.status_code == 200
     assert token not in again.content.decode() and "shown once" in again.content.decode()
@@ -71,7 +73,9 @@ def test_a_created_page_of_another_tenants_link_is_not_found(operator_client, fa
 
 
 def _callback_path(issued, answer: dict) -> str:
-    state = parse_qs(urlsplit(services.start_admin_consent(token=issued.token)).query)["state"][0]
+    state = parse_qs(urlsplit(consent_actions.start_admin_consent(token=issued.token)).query)[
+        "state"
+    ][0]
     return "/consent/callback/?" + urlencode({**answer, "state": state})
 
 
@@ -120,7 +124,7 @@ def test_an_unknown_tenant_id_is_refused_after_asking_microsoft(microsoft, opera
 
 
 def test_an_existing_tenant_id_is_looked_up_and_registered(microsoft, actor):
-    tenant = services.register_tenant(actor=actor, tenant_ref=ids.FABRIKAM_TENANT_ID)
+    tenant = registration.register_tenant(actor=actor, tenant_ref=ids.FABRIKAM_TENANT_ID)
     event = AuditEvent.objects.get(action="tenant.created")
     assert str(tenant.tenant_id) == ids.FABRIKAM_TENANT_ID and event.details["looked_up"] is True
 

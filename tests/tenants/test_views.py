@@ -9,14 +9,16 @@ import pytest
 from django.utils import timezone
 
 from cloudsim import ids
-from tenants import services
+from tenants.actions import consent, registration
 from tenants.models import ConsentLink, CustomerTenant
 
 pytestmark = pytest.mark.django_db
 
 
 def test_list_filters_by_status_and_search(operator_client, actor, fabrikam):
-    services.register_tenant(actor=actor, tenant_ref=ids.LITWARE_TENANT_ID, display_name="Litware")
+    registration.register_tenant(
+        actor=actor, tenant_ref=ids.LITWARE_TENANT_ID, display_name="Litware"
+    )
     page = operator_client.get("/tenants/?q=fabri").content.decode()
     assert "Fabrikam" in page and "Litware" not in page
     page = operator_client.get("/tenants/?status=verified").content.decode()
@@ -117,7 +119,7 @@ def test_public_pages_are_rate_limited(client, issued, settings):
 
 
 def test_callback_result_page_for_missing_acs_clients(client, issued):
-    url = services.start_admin_consent(token=issued.token)
+    url = consent.start_admin_consent(token=issued.token)
     state = parse_qs(urlsplit(url).query)["state"][0]
     response = client.get(
         "/consent/callback/",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from django.apps import apps
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from audit.services import Actor
+from portal.demo import password_reset_command
 from portal.models import Role, User
 from portal.services import create_operator
 
@@ -32,8 +36,13 @@ class Command(BaseCommand):
             for user, password in created:
                 self.stdout.write(f"  {user.get_role_display():9} {user.email:28} {password}")
         else:
-            self.stdout.write("Demo operators exist already (passwords were printed on first run;")
-            self.stdout.write("reset one with: manage.py changepassword EMAIL).")
+            emails = ", ".join(email for email, _role, _name in DEMO_OPERATORS)
+            self.stdout.write(
+                "Demo operators exist already (passwords were printed on first run). "
+                "Reset one with:"
+            )
+            self.stdout.write(f"  {password_reset_command(settings.VAR_DIR, os.environ)}")
+            self.stdout.write(f"  EMAIL: {emails}")
         # Each app may prepare its own demo data (idempotent): AppConfig.setup_demo(stdout).
         for app_config in apps.get_app_configs():
             hook = getattr(app_config, "setup_demo", None)

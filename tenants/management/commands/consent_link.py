@@ -1,13 +1,14 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.services import Actor
-from tenants import services
+from tenants import errors
+from tenants.actions import consent
 from tenants.management.commands._common import add_link_options, find_tenant
 
 
-def issue(stdout, actor, tenant, opts) -> services.IssuedLink:
+def issue(stdout, actor, tenant, opts) -> consent.IssuedLink:
     try:
-        issued = services.issue_consent_link(
+        issued = consent.issue_consent_link(
             actor=actor,
             tenant=tenant,
             admin_email=opts["email"],
@@ -16,9 +17,9 @@ def issue(stdout, actor, tenant, opts) -> services.IssuedLink:
             version=opts["consent_version"],
         )
         if opts["send"]:
-            to = services.email_consent_link(actor=actor, link=issued.link, token=issued.token)
+            to = consent.email_consent_link(actor=actor, link=issued.link, token=issued.token)
             stdout.write(f"Emailed to {to}.")
-    except services.TenantError as error:
+    except errors.TenantError as error:
         raise CommandError(str(error)) from error
     stdout.write(
         f"Consent link (valid until {issued.link.expires_at:%Y-%m-%d %H:%M} UTC; shown once):"
@@ -44,5 +45,5 @@ class Command(BaseCommand):
         tenant = find_tenant(opts["tenant"])
         if opts["revoke_open"]:
             for link in tenant.consent_links.filter(revoked_at=None, used_at=None):
-                services.revoke_consent_link(actor=actor, link=link)
+                consent.revoke_consent_link(actor=actor, link=link)
         issue(self.stdout, actor, tenant, opts)

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.services import Actor
-from tenants import services
+from tenants import errors
+from tenants.actions import registration
 from tenants.management.commands._common import add_link_options
 
 
@@ -18,13 +19,13 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         actor = Actor.system("manage.py onboard_tenant")
         try:
-            tenant = services.register_tenant(
+            tenant = registration.register_tenant(
                 actor=actor,
                 tenant_ref=opts["tenant"],
                 display_name=opts["name"],
                 notes=opts["notes"],
             )
-        except services.TenantError as error:
+        except errors.TenantError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(self.style.SUCCESS(f"Registered {tenant} ({tenant.tenant_id})."))
         if opts["link"] or opts["send"]:

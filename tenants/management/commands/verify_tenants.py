@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand
 
 from audit.services import Actor
+from tenants.lifecycle import CONSENTING
 from tenants.management.commands._common import find_tenant
 from tenants.models import CheckTrigger, CustomerTenant
-from tenants.services import CONSENTING
 from tenants.verification import verify_consent
 
 

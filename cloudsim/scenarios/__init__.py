@@ -1,0 +1,1 @@
+"""Scenarios: YAML files seeded as written, and generators for scale (``generated``)."""

@@ -1,0 +1,161 @@
+"""Filters of the tenant and consent-link lists (django-filter FilterSets).
+
+They know nothing of requests or pages: a FilterSet takes query parameters and a queryset and
+gives the matching rows in the asked order, so the operator pages and the API filter alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import django_filters
+from django.db.models import Case, CharField, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from tenants.models import ConsentLink, ConsentOutcome, CustomerTenant, TenantStatus
+
+
+def parse_guid(text: str) -> uuid.UUID | None:
+    """The GUID in ``text`` (with or without braces or dashes), or None."""
+    try:
+        return uuid.UUID(text.strip().strip("{}"))
+    except (ValueError, AttributeError):
+        return None
+
+
+def tenant_match(text: str, prefix: str = "") -> Q:
+    """Tenants whose Entra tenant id is ``text`` or whose name or primary domain contains it."""
+    text = text.strip()
+    guid = parse_guid(text)
+    if guid is not None:
+        return Q(**{f"{prefix}tenant_id": guid})
+    return (
+        Q(**{f"{prefix}display_name__icontains": text})
+        | Q(**{f"{prefix}primary_domain__icontains": text})
+        | Q(**{f"{prefix}graph_name__icontains": text})
+    )
+
+
+class OrderBy(django_filters.OrderingFilter):
+    """``ordering=name`` / ``-name``: sorts by the field and then by the primary key, so a page
+    boundary never moves between two equal rows."""
+
+    def filter(self, qs: QuerySet, value):
+        qs = super().filter(qs, value)
+        if value:
+            descending = value[0].startswith("-")
+            return qs.order_by(*qs.query.order_by, "-pk" if descending else "pk")
+        return qs
+
+
+class TenantFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label="Search", method="search", help_text="Name, domain or Entra tenant id."
+    )
+    status = django_filters.ChoiceFilter(
+        label="Status", choices=TenantStatus.choices, empty_label="Any status"
+    )
+    ordering = OrderBy(
+        label="Sort by",
+        fields=(
+            ("display_name", "name"),
+            ("status", "status"),
+            ("last_verified_at", "verified"),
+            ("created_at", "created"),
+            ("status_changed_at", "changed"),
+        ),
+        field_labels={
+            "name": "Name",
+            "status": "Status",
+            "verified": "Last verified",
+            "created": "Registered",
+            "changed": "Status changed",
+        },
+    )
+
+    class Meta:
+        model = CustomerTenant
+        fields: list[str] = []
+
+    def search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(tenant_match(value)) if value.strip() else qs
+
+
+class LinkState:
+    """Where a consent link stands, most final first; every link is in exactly one state."""
+
+    REVOKED = "revoked"
+    USED = "used"
+    EXPIRED = "expired"
+    REFUSED = "refused"
+    OPENED = "opened"
+    SENT = "sent"
+
+    CHOICES = [
+        (SENT, "Sent, not opened"),
+        (OPENED, "Opened, no answer yet"),
+        (REFUSED, "Declined or failed, still usable"),
+        (USED, "Consent granted"),
+        (EXPIRED, "Expired unanswered"),
+        (REVOKED, "Revoked"),
+    ]
+    LABELS = dict(CHOICES)
+    WAITING = (SENT, OPENED, REFUSED)
+
+
+def with_link_state(links: QuerySet, now=None) -> QuerySet:
+    """``links`` annotated with ``state`` (a LinkState value)."""
+    now = now or timezone.now()
+    return links.annotate(
+        state=Case(
+            When(revoked_at__isnull=False, then=Value(LinkState.REVOKED)),
+            When(used_at__isnull=False, then=Value(LinkState.USED)),
+            When(expires_at__lte=now, then=Value(LinkState.EXPIRED)),
+            When(
+                outcome__in=[ConsentOutcome.DECLINED, ConsentOutcome.ERROR],
+                then=Value(LinkState.REFUSED),
+            ),
+            When(opened_at__isnull=False, then=Value(LinkState.OPENED)),
+            default=Value(LinkState.SENT),
+            output_field=CharField(),
+        )
+    )
+
+
+class ConsentLinkFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(
+        label="Status", choices=LinkState.CHOICES, method="by_state", empty_label="Any status"
+    )
+    tenant = django_filters.CharFilter(
+        label="Tenant", method="by_tenant", help_text="Name, domain or Entra tenant id."
+    )
+    ordering = OrderBy(
+        label="Sort by",
+        fields=(
+            ("created_at", "created"),
+            ("expires_at", "expires"),
+            ("tenant__display_name", "tenant"),
+            ("state", "status"),
+        ),
+        field_labels={
+            "created": "Created",
+            "expires": "Expires",
+            "tenant": "Tenant",
+            "status": "Status",
+        },
+    )
+
+    class Meta:
+        model = ConsentLink
+        fields: list[str] = []
+
+    def __init__(self, data=None, queryset: QuerySet | None = None, **kwargs) -> None:
+        # Annotated first, so the status filter, the status sort and the rows have ``state``.
+        links = ConsentLink.objects.all() if queryset is None else queryset
+        super().__init__(data, queryset=with_link_state(links), **kwargs)
+
+    def by_state(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(state=value) if value else qs
+
+    def by_tenant(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(tenant_match(value, "tenant__")) if value.strip() else qs
