@@ -13,7 +13,7 @@ from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from api import tokens
 from api.models import ApiToken
 from audit.services import Actor, client_ip
-from portal.roles import ALL_ROLES, SAFE_METHODS, WRITERS, needs_mfa_setup
+from portal.roles import ALL_ROLES, SAFE_METHODS, WRITERS, needs_mfa_setup, record_denied_change
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
@@ -79,8 +79,12 @@ class RolePermission(permissions.BasePermission):
         token = token_of(request)
         if token is not None and not token.can_write:
             self.message = "This token is read-only."
+            record_denied_change(request, actor=actor(request))
             return False
-        return user.is_active and user.role in write
+        if user.is_active and user.role in write:
+            return True
+        record_denied_change(request, actor=actor(request))
+        return False
 
 
 class SignedIn(permissions.BasePermission):
@@ -92,4 +96,7 @@ class SignedIn(permissions.BasePermission):
         user = request.user
         if not (user and user.is_authenticated and user.is_active):
             return False
-        return request.method in SAFE_METHODS
+        if request.method in SAFE_METHODS:
+            return True
+        record_denied_change(request, actor=actor(request))
+        return False

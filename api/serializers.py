@@ -325,12 +325,37 @@ class AccessReportSerializer(serializers.Serializer):
 
 # --- audit --------------------------------------------------------------------------------
 class AuditEventSerializer(serializers.ModelSerializer):
+    """An event with the audit export's columns: ``tenant_id`` is the Entra tenant id (GUID),
+    ``tenant_name`` the tenant's name now, or the label recorded with the event once the
+    tenant is no longer registered (events outlive their tenants)."""
+
     details = serializers.JSONField(required=False)
+    action_label = serializers.CharField(source="get_action_display", read_only=True)
+    tenant_id = serializers.SerializerMethodField()
+    tenant_name = serializers.SerializerMethodField()
 
     class Meta:
         model = AuditEvent
-        # The columns of the audit export (the tenant by its portal id).
-        fields = ["tenant" if c == "tenant_id" else c for c in EXPORT_COLUMNS]
+        fields = list(EXPORT_COLUMNS)
+
+    @staticmethod
+    def _tenant(event: AuditEvent) -> CustomerTenant | None:
+        try:
+            return event.tenant
+        except CustomerTenant.DoesNotExist:  # deleted after the event: the id dangles
+            return None
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_tenant_id(self, event: AuditEvent):
+        tenant = self._tenant(event)
+        return tenant.tenant_id if tenant else None
+
+    @extend_schema_field(serializers.CharField())
+    def get_tenant_name(self, event: AuditEvent) -> str:
+        tenant = self._tenant(event)
+        if tenant is not None and (tenant.display_name or tenant.primary_domain):
+            return tenant.display_name or tenant.primary_domain
+        return event.tenant_label
 
 
 class AuditEventListSerializer(AuditEventSerializer):

@@ -36,7 +36,7 @@ from rest_framework.response import Response
 from api import serializers as s
 from api.auth import actor
 from api.contract import ApiViewSet
-from api.filters import AssignmentFilter, SyncRunFilter, TenantFilter
+from api.filters import AssignmentFilter, AuditEventFilter, SyncRunFilter, TenantFilter
 from api.problems import Problem
 from assignments import access, imports
 from assignments import services as assignment_services
@@ -44,7 +44,6 @@ from assignments.models import AcsResource, Assignment, SyncRun
 from assignments.selectors import CSV_COLUMNS
 from audit import selectors as audit_selectors
 from audit.export import csv_stream, jsonl_stream
-from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
 from audit.services import record_export
 from tenants import lifecycle, verification

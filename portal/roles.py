@@ -56,16 +56,17 @@ def require_role(
     return decorator
 
 
-def record_denied_change(request: HttpRequest) -> None:
+def record_denied_change(request: HttpRequest, actor=None) -> None:
     """Audit a change the user's role refused: one event per attempt, naming the method, the
     path (never the query string or the body: they may carry tokens or the values tried), the
-    view and the role. Nothing else happened, so there is nothing else to record."""
+    view and the role. Nothing else happened, so there is nothing else to record. ``actor``:
+    who asked, when the request says more than its user (an API token)."""
     from audit.actions import Action
     from audit.services import Actor, record_event
 
     match = request.resolver_match
     record_event(
-        actor=Actor.from_request(request),
+        actor=actor or Actor.from_request(request),
         action=Action.ACCESS_DENIED,
         target_type="page",
         target_label=request.path[:300],

@@ -11,6 +11,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.urls import URLPattern, resolve, reverse
 
+from audit.actions import Action
 from audit.models import AuditEvent
 from portal.models import Role, User
 from tests.support.urlconf import converter_kinds, fill, walk
@@ -163,11 +164,16 @@ def test_api_tokens_get_exactly_their_roles_access(make_user, route, pattern):
                     assert response.status_code == 403, f"{role}/{scope} {method} {url}"
                     assert response["Content-Type"] == "application/problem+json"
                     after = (
-                        AuditEvent.objects.count(),
+                        AuditEvent.objects.count() - 1,
                         CustomerTenant.objects.count(),
                         ApiToken.objects.filter(revoked_at=None).count(),
                     )
                     assert after == before, f"{role}/{scope} {method} {url} changed something"
+                    # The refusal itself is the one new event, attributed to the token.
+                    denied = AuditEvent.objects.order_by("-id").first()
+                    assert denied.action == Action.ACCESS_DENIED
+                    assert denied.details["method"] == method.upper()
+                    assert denied.details["api_access"]["name"] == f"{role} {scope}"
 
 
 # allauth's views carry their own checks; each of its routes is named here, so an allauth

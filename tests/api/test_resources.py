@@ -315,3 +315,17 @@ def test_docs_are_a_signed_in_page_with_assets_from_the_portal(auditor_client):
         ).status_code
         == 200
     )
+
+
+def test_audit_events_carry_the_entra_tenant_id_and_take_any_known_action(api, fabrikam):
+    """The rows name the tenant by its Entra GUID, as the CSV does, and a filter on an action
+    that has not occurred yet is an empty page, not a refusal (the page offers only occurring
+    actions; an automation may ask ahead)."""
+    api.post(f"/api/v1/tenants/{fabrikam.pk}/consent-links/", {}, format="json")
+    listed = api.get("/api/v1/audit-events/", {"tenant": str(fabrikam.tenant_id)}).json()
+    assert listed["results"]
+    assert {e["tenant_id"] for e in listed["results"]} == {str(fabrikam.tenant_id)}
+    assert {e["tenant_name"] for e in listed["results"]} == {fabrikam.display_name}
+    never = api.get("/api/v1/audit-events/", {"action": "tenant.offboarded"})
+    assert never.status_code == 200 and never.json()["results"] == []
+    assert api.get("/api/v1/audit-events/", {"action": "no.such"}).status_code == 400
