@@ -33,6 +33,7 @@ from assignments.models import AcsResource, Assignment, Desired, DriftEntry, Syn
 from audit.services import Actor
 from portal.forms import id_or_none
 from portal.roles import ADMINS, WRITERS, require_role
+from tenants.errors import TenantError
 from tenants.models import CustomerTenant, TenantStatus
 
 PAGE_SIZE = 100
@@ -315,7 +316,7 @@ def assignment_add(request, pk: int | None = None):
     (post-redirect-get), so the next one can be picked at once.
     """
     from tenants import graph
-    from tenants import services as tenant_services
+    from tenants.actions import groups as tenant_groups
 
     resource = _resource(pk) if pk is not None else None
     params = (request.POST if request.method == "POST" else request.GET).copy()
@@ -339,7 +340,7 @@ def assignment_add(request, pk: int | None = None):
         if not picks:
             messages.error(request, "Choose who to assign: tick results, or use Assign on one.")
         elif assign.is_valid():
-            failed = _assign_picks(request, resource, tenant, picks, assign, tenant_services)
+            failed = _assign_picks(request, resource, tenant, picks, assign, tenant_groups)
             here = reverse("assignments:assignment_add", args=[resource.pk])
             back = QueryDict(mutable=True)
             back.update({"tenant": str(tenant.pk), "q": query})
@@ -385,7 +386,7 @@ def assignment_add(request, pk: int | None = None):
     return render(request, "assignments/assignment_add.html", context)
 
 
-def _assign_picks(request, resource, tenant, picks, assign, tenant_services) -> int:
+def _assign_picks(request, resource, tenant, picks, assign, tenant_groups) -> int:
     """Assign each picked principal; one message per outcome. Returns how many failed."""
     actor = Actor.from_request(request)
     done, failed, tid = [], 0, str(tenant.tenant_id)
@@ -397,7 +398,7 @@ def _assign_picks(request, resource, tenant, picks, assign, tenant_services) -> 
                 and not tenant.groups.filter(object_id=id_or_none_uuid(oid)).exists()
             ):
                 # A group found in Graph becomes one of the tenant's customer groups first.
-                tenant_services.add_customer_group(actor=actor, tenant=tenant, object_id=oid)
+                tenant_groups.add_customer_group(actor=actor, tenant=tenant, object_id=oid)
             name = ""
             if kind == "user" and not id_or_none_uuid(oid):  # a UPN: Graph gives the id
                 user = services.find_user(tenant=tenant, id_or_upn=oid)
@@ -414,7 +415,7 @@ def _assign_picks(request, resource, tenant, picks, assign, tenant_services) -> 
                 client_ids=assign.cleaned_data["client_ids"],
                 override=assign.cleaned_data.get("override", False),
             )
-        except (services.AssignmentError, tenant_services.TenantError) as exc:
+        except (services.AssignmentError, TenantError) as exc:
             messages.error(request, str(exc))
             failed += 1
         else:

@@ -62,12 +62,12 @@ def sessions_for(n: int) -> list[str]:
 
 def landing_tokens(n: int) -> list[str]:
     from audit.services import Actor
-    from tenants import services
+    from tenants.actions import consent
     from tenants.models import CustomerTenant
 
     actor = Actor.system("bench")
     tenants = CustomerTenant.objects.order_by("pk")[:n]
-    return [services.issue_consent_link(actor=actor, tenant=t).token for t in tenants]
+    return [consent.issue_consent_link(actor=actor, tenant=t).token for t in tenants]
 
 
 def page_paths() -> dict[str, str]:

@@ -17,8 +17,8 @@ from factory.django import DjangoModelFactory, Password
 
 from assignments.models import AcsResource, Assignment, PrincipalType, SyncRun
 from portal.models import Role, User
+from tenants.actions.consent import hash_token
 from tenants.models import ConsentLink, CustomerGroup, CustomerTenant, TenantStatus
-from tenants.services import hash_token
 
 # Every test operator signs in with this password (the browser tests type it).
 PASSWORD = "correct-horse-battery-staple-42"

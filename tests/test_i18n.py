@@ -13,7 +13,7 @@ import pytest
 from audit.models import AuditEvent
 from audit.services import Actor
 from cloudsim import ids
-from tenants import services
+from tenants.actions import consent
 from tenants.models import ConsentCheck, CustomerTenant, VerificationLevel
 
 LOCALE = Path(__file__).resolve().parent.parent / "locale"
@@ -65,7 +65,7 @@ def fabrikam_link(operator_user, settings):
     tenant = CustomerTenant.objects.create(
         tenant_id=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam", primary_domain="fabrikam.example"
     )
-    return services.issue_consent_link(
+    return consent.issue_consent_link(
         actor=Actor.operator(operator_user), tenant=tenant, level=VerificationLevel.DEEP
     )
 

@@ -11,7 +11,7 @@ from django.core import mail
 from audit.services import Actor
 from cloudsim import ids
 from notifications.kinds import KINDS
-from tenants import services
+from tenants.actions import consent, registration
 from tenants.models import CustomerTenant, TenantStatus
 
 pytestmark = pytest.mark.django_db
@@ -45,12 +45,12 @@ def test_expiry_notifications_count_days_in_words(days, words):
 
 def test_a_tenant_is_invited_only_once_a_consent_link_exists(operator_client, operator_user):
     actor = Actor.operator(operator_user)
-    tenant = services.register_tenant(
+    tenant = registration.register_tenant(
         actor=actor, tenant_ref=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam", offline=True
     )
     assert tenant.status == TenantStatus.REGISTERED
     assert "Invited" not in operator_client.get(f"/tenants/{tenant.pk}/").content.decode()
-    services.issue_consent_link(actor=actor, tenant=tenant)
+    consent.issue_consent_link(actor=actor, tenant=tenant)
     tenant.refresh_from_db()
     assert tenant.status == TenantStatus.INVITED
     assert "Invited" in operator_client.get(f"/tenants/{tenant.pk}/").content.decode()
@@ -60,7 +60,7 @@ def test_the_customer_admins_pages_show_no_literal_backticks(client, operator_us
     tenant = CustomerTenant.objects.create(
         tenant_id=ids.NORTHWIND_TENANT_ID, display_name="Northwind", primary_domain="nw.example"
     )
-    issued = services.issue_consent_link(actor=Actor.operator(operator_user), tenant=tenant)
+    issued = consent.issue_consent_link(actor=Actor.operator(operator_user), tenant=tenant)
     pages = [client.get(f"/consent/{issued.token}/"), client.get("/consent/x/")]
     state = parse_qs(urlsplit(client.post(f"/consent/{issued.token}/")["Location"]).query)
     pages.append(

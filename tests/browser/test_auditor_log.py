@@ -17,7 +17,8 @@ import pytest
 from audit.services import Actor
 from cloudsim import ids
 from portal.models import Role
-from tenants import services
+from tenants.actions import consent as consent_actions
+from tenants.actions import registration
 from tenants.models import TenantStatus
 from tests.conftest import PASSWORD
 from tests.support.microsoft import consent, invite, wait_for_status
@@ -37,8 +38,10 @@ def onboarded(portal, client, operator_user, cloudsim_clean, settings):
     consent(client, cloudsim_clean, issued.token, "admin@fabrikam.example")
     settings.PORTAL_BASE_URL = base
     fabrikam = wait_for_status(fabrikam, TenantStatus.VERIFIED)
-    litware = services.register_tenant(actor=actor, tenant_ref=ids.LITWARE_TENANT_ID, offline=True)
-    services.issue_consent_link(actor=actor, tenant=litware)
+    litware = registration.register_tenant(
+        actor=actor, tenant_ref=ids.LITWARE_TENANT_ID, offline=True
+    )
+    consent_actions.issue_consent_link(actor=actor, tenant=litware)
     return fabrikam, litware
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import Actor
 from cloudsim import ids
-from tenants import services
+from tenants.actions import consent
 from tenants.models import ConsentLink, CustomerTenant
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -32,7 +32,7 @@ def fabrikam_link(operator_user, settings):
     tenant = CustomerTenant.objects.create(
         tenant_id=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam", primary_domain="fabrikam.example"
     )
-    return services.issue_consent_link(actor=Actor.operator(operator_user), tenant=tenant)
+    return consent.issue_consent_link(actor=Actor.operator(operator_user), tenant=tenant)
 
 
 def test_a_german_speaking_admin_reads_the_landing_page_in_german(

@@ -14,7 +14,7 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from cloudsim import ids
 from notifications.tasks import send_reminders
-from tenants import services as tenant_services
+from tenants.actions import consent, registration
 from tenants.models import ConsentLink
 
 pytestmark = pytest.mark.django_db
@@ -29,12 +29,10 @@ def actor(operator_user):
 
 @pytest.fixture
 def issued(actor, microsoft_env):  # the GUID is looked up at cloudsim
-    tenant = tenant_services.register_tenant(
+    tenant = registration.register_tenant(
         actor=actor, tenant_ref=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam"
     )
-    return tenant_services.issue_consent_link(
-        actor=actor, tenant=tenant, admin_email=ADMIN, days=14
-    )
+    return consent.issue_consent_link(actor=actor, tenant=tenant, admin_email=ADMIN, days=14)
 
 
 def _age(link: ConsentLink, days: float) -> ConsentLink:
@@ -60,8 +58,8 @@ def test_an_unanswered_link_sends_each_reminder_once(issued, inbox):
 
 
 def test_reminders_stop_as_soon_as_the_admin_answers(issued, inbox):
-    state = parse_qs(urlsplit(tenant_services.start_admin_consent(token=issued.token)).query)
-    tenant_services.record_consent_callback(
+    state = parse_qs(urlsplit(consent.start_admin_consent(token=issued.token)).query)
+    consent.record_consent_callback(
         params={
             "admin_consent": "True",
             "tenant": ids.FABRIKAM_TENANT_ID,

@@ -17,7 +17,7 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from cloudsim import ids
 from notifications import services as notify_services
-from tenants import services
+from tenants.actions import consent
 from tenants.models import ConsentLink, CustomerTenant
 from tests.support.microsoft import answer_at_microsoft, invite, to_microsoft
 
@@ -38,8 +38,8 @@ def two_customers(operator_user, settings):
     litware = CustomerTenant.objects.create(
         tenant_id=ids.LITWARE_TENANT_ID, display_name="Litware", primary_domain="litware.example"
     )
-    fab_link = services.issue_consent_link(actor=actor, tenant=fabrikam, note="for Fabrikam only")
-    lit_link = services.issue_consent_link(
+    fab_link = consent.issue_consent_link(actor=actor, tenant=fabrikam, note="for Fabrikam only")
+    lit_link = consent.issue_consent_link(
         actor=actor, tenant=litware, note="secret Litware note", admin_email="boss@litware.example"
     )
     return fab_link, lit_link

@@ -22,7 +22,7 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from cloudsim import ids
 from portal.models import Role, User
-from tenants import services as tenant_services
+from tenants.actions import consent
 from tenants.models import CustomerGroup, CustomerTenant, TenantStatus
 from tests.conftest import PASSWORD
 from tests.support.urlconf import converter_kinds, fill, walk
@@ -164,7 +164,7 @@ def world(db, microsoft_env, tasks_in_process, settings):
     tenant = CustomerTenant.objects.create(
         tenant_id=ids.FABRIKAM_TENANT_ID, display_name="Fabrikam", status=TenantStatus.VERIFIED
     )
-    issued = tenant_services.issue_consent_link(actor=actor, tenant=tenant)
+    issued = consent.issue_consent_link(actor=actor, tenant=tenant)
     CustomerGroup.objects.create(tenant=tenant, object_id=uuid.uuid4(), display_name="Sales")
     resource = AcsResource.objects.create(
         name="fuzz", endpoint="https://127.0.0.1:9", key_env_var="FUZZ_ACS_KEY"

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from cloudsim import ids
-from tenants import services
+from tenants.actions import consent as consent_actions
+from tenants.actions import registration
 from tenants.models import CustomerTenant
 
 SIGN_IN_CALLBACK = "http://testserver/accounts/microsoft/login/callback/"
@@ -19,10 +20,10 @@ def _http(cloudsim) -> httpx.Client:
     return httpx.Client(verify=ssl.create_default_context(cafile=cloudsim.ca_file), timeout=30)
 
 
-def invite(actor, tenant_ref: str, **link) -> tuple[CustomerTenant, services.IssuedLink]:
+def invite(actor, tenant_ref: str, **link) -> tuple[CustomerTenant, consent_actions.IssuedLink]:
     """Register a tenant and issue its consent link, as an operator would."""
-    tenant = services.register_tenant(actor=actor, tenant_ref=tenant_ref)
-    return tenant, services.issue_consent_link(actor=actor, tenant=tenant, **link)
+    tenant = registration.register_tenant(actor=actor, tenant_ref=tenant_ref)
+    return tenant, consent_actions.issue_consent_link(actor=actor, tenant=tenant, **link)
 
 
 def to_microsoft(client, token: str) -> str:
