@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assignments import testing
 from assignments.models import AcsResource
 from cloudsim import ids
 from cloudsim.testing import RunningCloudSim
@@ -49,10 +50,10 @@ def contoso_acs_at(cloudsim: RunningCloudSim) -> AcsResource:
 
 
 def verified_tenant_with_acs(cloudsim: RunningCloudSim) -> VerifiedTenantWithAcs:
-    """Fabrikam consented at cloudsim and verified in the portal; ``contoso-acs`` empty."""
+    """Fabrikam consented at cloudsim and verified in the portal; ``contoso-acs`` emptied and
+    registered as the sync benchmark arranges it (``assignments.testing.empty_resource``)."""
     cloudsim.admin("POST", f"/tenants/{ids.FABRIKAM_TENANT_ID}/consent")
-    cloudsim.admin("DELETE", f"/acs/{ids.CONTOSO_ACS}/assignments")
     tenant = verified_fabrikam()
     return VerifiedTenantWithAcs(
-        tenant=tenant, group=tenant.groups.get(), resource=contoso_acs_at(cloudsim)
+        tenant=tenant, group=tenant.groups.get(), resource=testing.empty_resource(cloudsim)
     )
