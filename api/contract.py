@@ -57,6 +57,9 @@ class ApiViewSet(viewsets.GenericViewSet):
 
     read_roles = ALL_ROLES
     write_roles = WRITERS
+    # Every object is named by its integer id: anything else is not a route (a 404 problem),
+    # never a lookup (PostgreSQL refuses a NUL byte in a query with an error, not "no row").
+    lookup_value_regex = "[0-9]+"
     _idempotency: IdempotencyRecord | None = None
 
     @classmethod
