@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditEvent
@@ -368,8 +369,11 @@ def preflight(request):
         except graph.GraphError as error:
             messages.error(
                 request,
-                f"Could not create the service principal: {error}. Run "
-                "`az ad sp create --id 2a04943b-b6a7-4f65-8786-2bb6131b59f6` instead.",
+                format_html(
+                    "Could not create the service principal: {}. Run <code>{}</code> instead.",
+                    error,
+                    f"az ad sp create --id {settings.ACS_CLIENTS_APP_ID}",
+                ),
             )
         else:
             messages.success(request, f"ACS Clients service principal is present ({sp.id}).")

@@ -190,3 +190,19 @@ def test_a_truncated_tenant_report_counts_the_events_it_shows(
     assert "Showing the first event; the audit log" in operator_client.get(url).content.decode()
     monkeypatch.setattr(reports, "TIMELINE_LIMIT", 2)
     assert "Showing the first 2 events; the audit" in operator_client.get(url).content.decode()
+
+
+def test_a_failed_service_principal_creation_shows_the_command_in_code_not_backticks(
+    microsoft, operator_client, settings
+):
+    home = settings.ENTRA_HOME_TENANT_ID
+    microsoft.admin("DELETE", f"/tenants/{home}/acs-clients-sp")
+    microsoft.admin(
+        "POST",
+        "/faults",
+        {"kind": "500", "service": "graph", "method": "POST", "path": "/v1.0/servicePrincipals"},
+    )
+    page = operator_client.post("/tenants/preflight/", follow=True).content.decode()
+    assert "Could not create the service principal" in page
+    assert f"Run <code>az ad sp create --id {settings.ACS_CLIENTS_APP_ID}</code> instead." in page
+    assert "`" not in page
