@@ -297,9 +297,14 @@ def _get_link(tenant_pk: int, link_pk: int) -> ConsentLink:
 
 
 @require_role()
-@require_POST
+@require_http_methods(["GET", "POST"])
 def link_revoke(request, pk: int, link_pk: int):
+    """GET: what revoking does, to confirm; POST: revoke."""
     link = _get_link(pk, link_pk)
+    if request.method == "GET":
+        if link.revoked_at or link.used_at or not request.user.can_write:
+            return _back_to_tenant(request, pk)
+        return render(request, "tenants/link_revoke.html", {"link": link, "tenant": link.tenant})
     consent.revoke_consent_link(actor=Actor.from_request(request), link=link)
     messages.success(request, "Consent link revoked; it no longer opens.")
     return redirect("tenants:detail", pk=pk)
