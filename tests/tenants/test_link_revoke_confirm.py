@@ -41,3 +41,17 @@ def test_an_auditor_gets_no_revoke_form(auditor_client, fabrikam, issued):
     assert auditor_client.get(url)["Location"] == f"/tenants/{fabrikam.pk}/"
     assert auditor_client.post(url).status_code == 403
     assert ConsentLink.objects.get(pk=issued.link.pk).revoked_at is None
+
+
+def test_the_offboarding_confirmation_summarises_the_assignments_it_removes(
+    operator_client, operator_user
+):
+    from tests.factories import AssignmentFactory, CustomerTenantFactory
+
+    tenant = CustomerTenantFactory(verified=True, display_name="Fabrikam")
+    AssignmentFactory(tenant=tenant, display_name="Adele Vance")
+    page = operator_client.get(f"/tenants/{tenant.pk}/offboard/").content.decode()
+    assert "Fabrikam has 1 assignment: 1 user, on" in page and "Adele Vance" in page
+    AssignmentFactory(tenant=tenant)
+    page = operator_client.get(f"/tenants/{tenant.pk}/offboard/").content.decode()
+    assert "Fabrikam has 2 assignments: 2 users, on" in page
