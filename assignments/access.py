@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import ngettext
 
 from assignments import acs
 from assignments.models import AcsResource, Assignment, Desired, PrincipalType, SyncState
@@ -132,7 +133,12 @@ def _group_assignments(report, assignments, tenant, user_id) -> list[Assignment]
         report,
         "Group membership",
         bool(hits),
-        f"Member of assigned group(s) {_names(hits)} (direct or nested)."
+        ngettext(
+            "Member of the assigned group %(names)s (direct or nested).",
+            "Member of the assigned groups %(names)s (direct or nested).",
+            len(hits),
+        )
+        % {"names": _names(hits)}
         if hits
         else "Not a member of any assigned group (checked through Graph, nested groups included).",
     )

@@ -53,6 +53,7 @@ from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 import httpx
 from django.conf import settings
+from django.utils.translation import ngettext
 
 from assignments import breaker as breaker_kinds
 from assignments.breaker import Cancelled, CircuitBreaker, GaveUp
@@ -471,7 +472,11 @@ class AcsClient:
             )
         assert last is not None
         tries = attempt + 1 if attempt + 1 == self.max_attempts else attempt
-        last.message = f"{last.message}; gave up after {tries} attempts"
+        last.message = ngettext(
+            "%(message)s; gave up after %(tries)d attempt",
+            "%(message)s; gave up after %(tries)d attempts",
+            tries,
+        ) % {"message": last.message, "tries": tries}
         raise last
 
     def _record_transient(self, error: AcsError) -> None:

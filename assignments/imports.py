@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.translation import ngettext
 
 from assignments.models import AcsResource, Assignment, Desired, SyncState
 from assignments.selectors import CSV_COLUMNS
@@ -83,7 +84,9 @@ class ImportRejected(AssignmentError):
     def __init__(self, preview: ImportPreview) -> None:
         bad = len(preview.bad_rows)
         super().__init__(
-            preview.problem or (f"{bad} rows are not valid." if bad != 1 else "1 row is not valid.")
+            preview.problem
+            or ngettext("%(count)d row is not valid.", "%(count)d rows are not valid.", bad)
+            % {"count": bad}
         )
         self.preview = preview
 

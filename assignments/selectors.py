@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from assignments.models import (
     Assignment,
@@ -141,7 +142,12 @@ def run_state(run: SyncRun) -> RunState:
         else:
             phase, status = "running", "Running"
             detail = (
-                f"{run.done} of {run.planned} changes sent."
+                ngettext(
+                    "%(done)d of %(planned)d change sent.",
+                    "%(done)d of %(planned)d changes sent.",
+                    run.planned,
+                )
+                % {"done": run.done, "planned": run.planned}
                 if run.planned
                 else "Reading the resource."
             )

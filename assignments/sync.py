@@ -40,6 +40,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from assignments import acs, outbox
 from assignments.breaker import CircuitBreaker, Wait
@@ -612,14 +613,19 @@ class _Reconciler:
 def outcome_message(run: SyncRun) -> str:
     """What a finished run says: "In sync." only when nothing failed and no drift is left."""
     if run.failed:
-        return f"{run.failed} of {run.planned} changes failed."
+        return ngettext(
+            "%(failed)d of %(planned)d change failed.",
+            "%(failed)d of %(planned)d changes failed.",
+            run.planned,
+        ) % {"failed": run.failed, "planned": run.planned}
     if run.drift:
-        entries = "entry" if run.drift == 1 else "entries"
-        return (
-            f"Every change was sent, but {run.drift} remote {entries} the portal did not make "
-            f"{'is' if run.drift == 1 else 'are'} on the resource (drift): adopt or remove "
-            f"{'it' if run.drift == 1 else 'them'} to bring the resource in sync."
-        )
+        return ngettext(
+            "Every change was sent, but %(count)d remote entry the portal did not make is on the "
+            "resource (drift): adopt or remove it to bring the resource in sync.",
+            "Every change was sent, but %(count)d remote entries the portal did not make are on "
+            "the resource (drift): adopt or remove them to bring the resource in sync.",
+            run.drift,
+        ) % {"count": run.drift}
     return "In sync."
 
 

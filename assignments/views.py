@@ -11,10 +11,10 @@ from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from assignments import access, imports, names, outbox, selectors, services, uploads
@@ -220,8 +220,17 @@ def _bulk(request, scope, filterset):
 
 
 def _n(count: int, noun: str) -> str:
-    """ "1 assignment", "2 assignments"."""
-    return f"{count} {noun}{pluralize(count)}"
+    """ "1 assignment", "2 assignments" (``noun`` is one of NOUNS)."""
+    singular, plural = NOUNS[noun]
+    return ngettext(singular, plural, count) % {"count": count}
+
+
+# The counted nouns of the messages, each with its plural for ngettext.
+NOUNS = {
+    "assignment": ("%(count)d assignment", "%(count)d assignments"),
+    "failed assignment": ("%(count)d failed assignment", "%(count)d failed assignments"),
+    "row": ("%(count)d row", "%(count)d rows"),
+}
 
 
 def _confirm_page(request, scope, summary, form, filterset, back: str, *, changed: bool):

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from audit.actions import Action
 from audit.services import Actor, record_event
@@ -820,10 +821,13 @@ def _home_acs_permissions(c: Check, probe: Probe) -> list[dict]:
     )
     if probe.acs_sp is None:
         ok = bool(requested)
-        detail = (
-            f"The app requests {len(requested)} ACS Clients delegated permission(s); names are "
-            "checked once the ACS Clients service principal exists."
-        )
+        detail = ngettext(
+            "The app requests %(count)d ACS Clients delegated permission; its name is checked "
+            "once the ACS Clients service principal exists.",
+            "The app requests %(count)d ACS Clients delegated permissions; names are checked "
+            "once the ACS Clients service principal exists.",
+            len(requested),
+        ) % {"count": len(requested)}
     else:
         names = {pid: name for name, pid in probe.acs_sp.published_scopes.items()}
         have = sorted(names.get(pid, pid) for pid in requested)

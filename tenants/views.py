@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditEvent
@@ -296,9 +297,14 @@ def _get_link(tenant_pk: int, link_pk: int) -> ConsentLink:
 
 
 @require_role()
-@require_POST
+@require_http_methods(["GET", "POST"])
 def link_revoke(request, pk: int, link_pk: int):
+    """GET: what revoking does, to confirm; POST: revoke."""
     link = _get_link(pk, link_pk)
+    if request.method == "GET":
+        if link.revoked_at or link.used_at or not request.user.can_write:
+            return _back_to_tenant(request, pk)
+        return render(request, "tenants/link_revoke.html", {"link": link, "tenant": link.tenant})
     consent.revoke_consent_link(actor=Actor.from_request(request), link=link)
     messages.success(request, "Consent link revoked; it no longer opens.")
     return redirect("tenants:detail", pk=pk)
@@ -368,8 +374,11 @@ def preflight(request):
         except graph.GraphError as error:
             messages.error(
                 request,
-                f"Could not create the service principal: {error}. Run "
-                "`az ad sp create --id 2a04943b-b6a7-4f65-8786-2bb6131b59f6` instead.",
+                format_html(
+                    "Could not create the service principal: {}. Run <code>{}</code> instead.",
+                    error,
+                    f"az ad sp create --id {settings.ACS_CLIENTS_APP_ID}",
+                ),
             )
         else:
             messages.success(request, f"ACS Clients service principal is present ({sp.id}).")

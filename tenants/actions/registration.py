@@ -12,6 +12,7 @@ import logging
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from audit.actions import Action
 from audit.services import Actor, record_event
@@ -171,8 +172,14 @@ def finish_offboarding(*, actor: Actor, tenant: CustomerTenant) -> CustomerTenan
         left = offboarding_left(tenant)
         if left:
             raise TenantError(
-                f"{left} assignment(s) of {tenant} are still being removed from ACS resources; "
-                "the sync finishes them, then try again."
+                ngettext(
+                    "%(count)d assignment of %(tenant)s is still being removed from ACS "
+                    "resources; the sync finishes it, then try again.",
+                    "%(count)d assignments of %(tenant)s are still being removed from ACS "
+                    "resources; the sync finishes them, then try again.",
+                    left,
+                )
+                % {"count": left, "tenant": tenant}
             )
         moved = lifecycle.apply(tenant, Event.OFFBOARD_FINISHED)
         tenant.save(update_fields=["status", "status_changed_at", "updated_at"])

@@ -41,7 +41,7 @@ def test_a_member_of_an_assigned_group_has_access_and_the_page_says_why(
     page = check(operator_client, sales_assigned, fabrikam, "adele@fabrikam.example")
     text = page.content.decode()
     assert "Yes: this user can get an ACS token" in text
-    assert "Member of assigned group(s) Sales" in text
+    assert "Member of the assigned group Sales (direct or nested)" in text
     assert "Sales assigned to the ACS Clients enterprise app in Fabrikam" in text
     assert "Tenant verified" in text and "Synced to the resource" in text
     assert AuditEvent.objects.filter(action="access.checked").count() == 1
@@ -81,7 +81,7 @@ def test_a_group_not_assigned_to_the_acs_clients_app_gives_no_access(
     page = check(operator_client, sales_assigned, fabrikam, "adele@fabrikam.example")
     text = page.content.decode()
     assert "No: see the reasons below." in text
-    assert "Member of assigned group(s) Sales" in text
+    assert "Member of the assigned group Sales (direct or nested)" in text
     assert "Sales not assigned to the Azure Communication Services Clients enterprise app" in text
     assert "Users and groups" in text  # the remedy
     url = reverse("assignments:access_check")

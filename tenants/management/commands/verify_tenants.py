@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import ngettext
 
 from audit.services import Actor
 from tenants.lifecycle import CONSENTING
@@ -24,7 +25,14 @@ class Command(BaseCommand):
 
             for tenant in tenants:
                 verify_tenant.delay(tenant.pk, CheckTrigger.MANUAL)
-            self.stdout.write(f"Queued {len(tenants)} verification(s).")
+            self.stdout.write(
+                ngettext(
+                    "Queued %(count)d verification.",
+                    "Queued %(count)d verifications.",
+                    len(tenants),
+                )
+                % {"count": len(tenants)}
+            )
             return
         failed = 0
         for tenant in tenants:
