@@ -17,7 +17,6 @@ from django.utils.translation import ngettext
 from assignments.models import (
     Assignment,
     PrincipalType,
-    RetryWait,
     SyncRun,
     SyncState,
     SyncStatus,
@@ -92,12 +91,6 @@ def _safe_cell(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def run_wait(run: SyncRun) -> RetryWait | None:
-    """(until, reason, kind) while the run's sending waits before retrying (429 Retry-After,
-    5xx, unreachable): ``SyncRun.waiting``, None once ``until`` has passed."""
-    return run.waiting
-
-
 @dataclass(frozen=True)
 class RunState:
     """What the run page says, worded so it never contradicts itself."""
@@ -121,7 +114,7 @@ def run_state(run: SyncRun) -> RunState:
     now = timezone.now()
     drift_open = run.resource.drift.filter(remove_requested=False).count()
     retryable = run.resource.assignments.filter(sync_state=SyncState.FAILED).count()
-    wait, wait_text, wait_seconds = run_wait(run), "", 0
+    wait, wait_text, wait_seconds = run.waiting, "", 0
     if run.status == SyncStatus.QUEUED:
         phase, status = "queued", "Queued"
         ago = int((now - run.queued_at).total_seconds())

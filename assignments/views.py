@@ -34,6 +34,7 @@ from audit.services import Actor
 from portal.forms import id_or_none
 from portal.roles import ADMINS, WRITERS, require_role
 from tenants.errors import TenantError
+from tenants.graph_auth import normalize_guid
 from tenants.models import CustomerTenant, TenantStatus
 
 PAGE_SIZE = 100
@@ -402,14 +403,11 @@ def _assign_picks(request, resource, tenant, picks, assign, tenant_groups) -> in
     for value in picks[:50]:
         kind, oid = _pick(value)
         try:
-            if (
-                kind == "group"
-                and not tenant.groups.filter(object_id=id_or_none_uuid(oid)).exists()
-            ):
+            if kind == "group" and not tenant.groups.filter(object_id=normalize_guid(oid)).exists():
                 # A group found in Graph becomes one of the tenant's customer groups first.
                 tenant_groups.add_customer_group(actor=actor, tenant=tenant, object_id=oid)
             name = ""
-            if kind == "user" and not id_or_none_uuid(oid):  # a UPN: Graph gives the id
+            if kind == "user" and not normalize_guid(oid):  # a UPN: Graph gives the id
                 user = services.find_user(tenant=tenant, id_or_upn=oid)
                 oid, name = user.object_id, user.display_name
             elif kind == "user":
@@ -437,12 +435,6 @@ def _assign_picks(request, resource, tenant, picks, assign, tenant_groups) -> in
             f"Assigned {who}{more} on {resource}; a sync starts in a few seconds.",
         )
     return failed
-
-
-def id_or_none_uuid(value: str):
-    from tenants.graph import normalize_guid
-
-    return normalize_guid(value) or None
 
 
 def _assignment(pk: int, assignment_pk: int) -> Assignment:
@@ -667,7 +659,7 @@ def drift(request, pk: int):
     known = {
         str(t.tenant_id): t
         for t in CustomerTenant.objects.filter(
-            tenant_id__in=[e.tenant_id for e in entries if id_or_none_uuid(e.tenant_id)]
+            tenant_id__in=[e.tenant_id for e in entries if normalize_guid(e.tenant_id)]
         )
     }
     _name_drift(entries)

@@ -6,27 +6,18 @@ gives the matching rows in the asked order, so the operator pages and the API fi
 
 from __future__ import annotations
 
-import uuid
-
 import django_filters
 from django.db.models import Case, CharField, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from tenants.graph_auth import normalize_guid
 from tenants.models import ConsentLink, ConsentOutcome, CustomerTenant, TenantStatus
-
-
-def parse_guid(text: str) -> uuid.UUID | None:
-    """The GUID in ``text`` (with or without braces or dashes), or None."""
-    try:
-        return uuid.UUID(text.strip().strip("{}"))
-    except (ValueError, AttributeError):
-        return None
 
 
 def tenant_match(text: str, prefix: str = "") -> Q:
     """Tenants whose Entra tenant id is ``text`` or whose name or primary domain contains it."""
     text = text.strip()
-    guid = parse_guid(text)
+    guid = normalize_guid(text)  # braces, capitals and no dashes are GUIDs too
     if guid is not None:
         return Q(**{f"{prefix}tenant_id": guid})
     return (
