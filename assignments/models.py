@@ -8,13 +8,15 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import models
 
+from portal.choices import ChoiceLabels
+
 
 class AuthMethod(models.TextChoices):
     ACCESS_KEY = "key", "Access key (HMAC)"
     ENTRA = "entra", "Entra ID client credentials"
 
 
-class AcsResource(models.Model):
+class AcsResource(ChoiceLabels, models.Model):
     """An ACS resource. Its access key is never stored: ``key_env_var`` names where to read it."""
 
     name = models.CharField(max_length=100, unique=True)
@@ -59,7 +61,7 @@ class SyncState(models.TextChoices):
     DRIFTED = "drifted", "Drifted"
 
 
-class Assignment(models.Model):
+class Assignment(ChoiceLabels, models.Model):
     """A principal allowed to exchange Entra tokens for ACS tokens on one resource.
 
     ACS keys assignments by object id alone, hence unique per (resource, object_id).
@@ -127,7 +129,7 @@ class RetryWait(NamedTuple):
     kind: str  # a WaitKind value
 
 
-class SyncRun(models.Model):
+class SyncRun(ChoiceLabels, models.Model):
     """One reconciliation of a resource: counts, progress and every failure with its reason."""
 
     resource = models.ForeignKey(AcsResource, on_delete=models.CASCADE, related_name="sync_runs")
@@ -210,7 +212,7 @@ class SyncRun(models.Model):
         return int(100 * self.done / self.planned) if self.planned else 0
 
 
-class DriftEntry(models.Model):
+class DriftEntry(ChoiceLabels, models.Model):
     """A remote assignment the portal did not make and does not know, seen by the last sync.
 
     Nothing touches it remotely until an operator adopts it (it becomes an Assignment) or asks

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import connections, models
 
 from audit.actions import Action
+from portal.choices import ChoiceLabels
 
 
 class AppendOnlyError(Exception):
@@ -36,7 +37,7 @@ class ActorType(models.TextChoices):
     SYSTEM = "system", "System"
 
 
-class AuditEvent(models.Model):
+class AuditEvent(ChoiceLabels, models.Model):
     """One thing that happened: who did what to which target, and what Microsoft said."""
 
     at = models.DateTimeField()  # indexed with id in ``audit_at_id``

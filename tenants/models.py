@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from portal.choices import ChoiceLabels
+
 
 class TenantStatus(models.TextChoices):
     """The states of tenants/lifecycle.py (its table says which events move between them)."""
@@ -33,7 +35,7 @@ def level_field() -> models.CharField:
     )
 
 
-class CustomerTenant(models.Model):
+class CustomerTenant(ChoiceLabels, models.Model):
     """An Entra ID tenant whose users may exchange Entra tokens for ACS tokens.
 
     The operator's home tenant is a CustomerTenant too (``is_home``), for single-tenant operators.
@@ -80,7 +82,7 @@ class ConsentOutcome(models.TextChoices):
     ERROR = "error", "Error"
 
 
-class ConsentLink(models.Model):
+class ConsentLink(ChoiceLabels, models.Model):
     """A link the operator sends to a customer admin. Only the token's SHA-256 is stored."""
 
     tenant = models.ForeignKey(
@@ -144,7 +146,7 @@ class CheckTrigger(models.TextChoices):
     PERIODIC = "periodic", "Periodic"
 
 
-class ConsentCheck(models.Model):
+class ConsentCheck(ChoiceLabels, models.Model):
     """One verification of a tenant through Graph: findings = [{check, ok, detail, remedy}]."""
 
     tenant = models.ForeignKey(CustomerTenant, on_delete=models.CASCADE, related_name="checks")
@@ -164,7 +166,7 @@ class ConsentCheck(models.Model):
         return f"Check of {self.tenant} at {self.at:%Y-%m-%d %H:%M} ({verdict})"
 
 
-class CustomerGroup(models.Model):
+class CustomerGroup(ChoiceLabels, models.Model):
     """A group of a customer tenant that the operator picked from Graph."""
 
     tenant = models.ForeignKey(CustomerTenant, on_delete=models.CASCADE, related_name="groups")
@@ -183,7 +185,7 @@ class CustomerGroup(models.Model):
         return self.display_name
 
 
-class UserTest(models.Model):
+class UserTest(ChoiceLabels, models.Model):
     """A customer user's test: sign in with the VoIP scope, then one token exchange at ACS.
 
     Only the outcome is kept: the user's tokens are used once and never stored.

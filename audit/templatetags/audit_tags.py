@@ -1,12 +1,23 @@
-"""Links from audit events to the pages of the things they name, and query-string helpers."""
+"""Links from audit events to the pages of the things they name, query-string helpers, and
+the event table's rows."""
 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 from django import template
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+
+from assignments.templatetags.names import with_id
+from audit.actions import Action
+from portal.links import object_url
 
 register = template.Library()
 
@@ -22,10 +33,9 @@ _TARGET_URLS = {
 
 def _first_url(names: tuple[str, ...], pk) -> str:
     for name in names:
-        try:
-            return reverse(name, args=[pk])
-        except NoReverseMatch:
-            continue
+        url = object_url(name, int(pk))
+        if url:
+            return url
     return ""
 
 
@@ -60,9 +70,104 @@ def pretty_json(value) -> str:
 
 @register.filter
 def target_type_label(value: str) -> str:
+    return _target_type_label(value)
+
+
+@lru_cache(maxsize=256)
+def _target_type_label(value: str) -> str:
     from audit.filters import target_type_label as label
 
-    return label(value)
+    return str(label(value))
+
+
+@lru_cache(maxsize=1)
+def _action_labels() -> dict[str, str]:
+    return dict(Action.choices)
+
+
+def _related(event, field: str):
+    """``event.<field>``, or None when the row it names is gone (events keep dangling ids)."""
+    try:
+        return getattr(event, field)
+    except ObjectDoesNotExist:
+        return None
+
+
+def _who(event) -> SafeString:
+    actor = _related(event, "actor")
+    name = actor.display_name if actor else ""
+    if name:
+        return format_html('{} <span class="help">({})</span>', name, event.actor_label)
+    return format_html("{}", event.actor_label)
+
+
+def _target(event) -> SafeString:
+    url = target_url(event.target_type, event.target_id)
+    principal_id = getattr(event, "principal_id", "")
+    text = (
+        with_id(getattr(event, "principal_name", ""), principal_id)
+        if principal_id
+        else format_html("{}", event.target_label)
+    )
+    cell = format_html('<a href="{}">{}</a>', url, text) if url else text
+    if event.target_type:
+        return format_html(
+            '{} <span class="help">{}</span>', cell, _target_type_label(event.target_type)
+        )
+    return cell
+
+
+def _tenant(event, log_url: str) -> SafeString:
+    tenant = _related(event, "tenant")
+    if tenant:
+        guid = tenant.tenant_id
+        return format_html(
+            '<a href="{}?tenant={}" title="{}">{}</a>',
+            log_url,
+            guid,
+            gettext("Only the events of tenant %(tenant)s") % {"tenant": guid},
+            tenant,
+        )
+    return format_html("{}", event.tenant_label)
+
+
+@register.simple_tag
+def event_rows(events, empty: str = "") -> SafeString:
+    """The rows of the event table (templates/audit/_event_table.html), built in Python like
+    the admin's change list: through the template engine they were half a log page's time."""
+    if not events:
+        return format_html('<tr><td colspan="6">{}</td></tr>', empty or gettext("No events match."))
+    labels = _action_labels()
+    log_url = reverse("audit:log")
+    details = gettext("Details")
+
+    def row(event):
+        at = timezone.localtime(event.at)
+        return (
+            at.isoformat(),
+            f"{at:%Y-%m-%d %H:%M:%S}",
+            _who(event),
+            event.action,
+            labels.get(event.action, event.action),
+            _target(event),
+            _tenant(event, log_url),
+            object_url("audit:event", event.pk),
+            details,
+            gettext("of event %(pk)s") % {"pk": event.pk},
+        )
+
+    return format_html_join(
+        "\n",
+        "    <tr>\n"
+        '      <td><time datetime="{}">{}</time></td>\n'
+        "      <td>{}</td>\n"
+        '      <td data-action="{}">{}</td>\n'
+        "      <td>{}</td>\n"
+        "      <td>{}</td>\n"
+        '      <td><a href="{}">{}<span class="visually-hidden"> {}</span></a></td>\n'
+        "    </tr>",
+        (row(event) for event in events),
+    )
 
 
 @register.filter
