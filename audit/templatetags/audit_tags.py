@@ -104,17 +104,17 @@ def _who(event) -> SafeString:
 def _target(event) -> SafeString:
     url = target_url(event.target_type, event.target_id)
     principal_id = getattr(event, "principal_id", "")
-    text = (
+    text: str = (
         with_id(getattr(event, "principal_name", ""), principal_id)
         if principal_id
         else format_html("{}", event.target_label)
     )
     cell = format_html('<a href="{}">{}</a>', url, text) if url else text
     if event.target_type:
-        return format_html(
+        cell = format_html(
             '{} <span class="help">{}</span>', cell, _target_type_label(event.target_type)
         )
-    return cell
+    return format_html("{}", cell)
 
 
 def _tenant(event, log_url: str) -> SafeString:
