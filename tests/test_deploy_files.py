@@ -92,3 +92,28 @@ def test_only_the_one_shot_migrate_connects_as_the_database_owner():
             assert service["environment"]["DATABASE_APP_USER"] == "portal_app"
         else:
             assert user == "portal_app", name
+
+
+def test_gunicorn_workers_hide_their_start_up_objects_from_the_garbage_collector():
+    """A full collection over a loaded Django (150,000 objects) paused a worker for 128 ms."""
+    import gc
+
+    from gunicorn.app.base import Application
+
+    class Config(Application):
+        def init(self, parser, opts, args):  # pragma: no cover - load_config is replaced
+            return None
+
+        def load_config(self):
+            self.load_config_from_module_name_or_filename("python:portal.gunicorn_conf")
+
+        def load(self):  # pragma: no cover - never served
+            raise AssertionError
+
+    hook = Config().cfg.post_worker_init
+    before = gc.get_freeze_count()
+    try:
+        hook(None)
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
