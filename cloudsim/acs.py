@@ -53,16 +53,20 @@ def error(status: int, code: str, message: str, target: str | None = None) -> Re
     return json_response(status, {"error": body})
 
 
+def stamp_request_ids(response: Response, client_request_id: str | None) -> Response:
+    """``x-ms-request-id`` on the answer, and the client's ``x-ms-client-request-id`` echoed."""
+    response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+    if client_request_id:
+        response.headers["x-ms-client-request-id"] = client_request_id
+    return response
+
+
 def with_request_ids(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
-    """Every answer, success or error, carries ``x-ms-request-id`` and echoes the client's."""
+    """Every answer, success or error, carries ``x-ms-request-id`` and echoes the client's
+    (the server stamps the answers no handler gives: injected faults, unknown routes)."""
 
     def wrapped(req: Request) -> Response:
-        response = handler(req)
-        response.headers["x-ms-request-id"] = str(uuid.uuid4())
-        client_id = req.header("x-ms-client-request-id")
-        if client_id:
-            response.headers["x-ms-client-request-id"] = client_id
-        return response
+        return stamp_request_ids(handler(req), req.header("x-ms-client-request-id"))
 
     return wrapped
 

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .acs import stamp_request_ids
 from .httpkit import Request, Response, Router, json_response, new_request_id
 
 if TYPE_CHECKING:
@@ -135,6 +136,8 @@ class _Handler(BaseHTTPRequestHandler):
                     response = error_response(
                         srv.service, 500, "InternalServerError", "cloudsim bug", headers
                     )
+        if srv.service == "acs":  # injected faults and unknown routes too, as Azure does
+            stamp_request_ids(response, headers.get("x-ms-client-request-id"))
         sim.stats.record(srv.service, method, route, response.status)
         if failure and failure.kind == "drop_after":
             self._drop()

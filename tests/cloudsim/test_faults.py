@@ -43,6 +43,7 @@ def test_429_with_retry_after(cs, http):
     assert first.status_code == 429
     assert first.headers["retry-after"] == "2"
     assert first.json()["error"]["code"] == "TooManyRequests"
+    assert len(first.headers["x-ms-request-id"]) == 36  # what a support case to Azure needs
     assert remote(cs) == []
     again = acs_call(http, cs, "PUT", f"{A}/{ids.FABRIKAM_ADELE}?{ACS_API}", BODY)
     assert again.status_code == 201
@@ -54,6 +55,15 @@ def test_server_errors_on_graph(cs, http, status):
     r = http.get(f"{cs.graph_base_url}/organization", headers={"Authorization": "Bearer x"})
     assert r.status_code == int(status)
     assert "innerError" in r.json()["error"]
+
+
+@pytest.mark.parametrize("status", ["429", "500", "503"])
+def test_injected_acs_errors_carry_request_ids_as_azure_does(cs, http, status):
+    cs.set_fault(status, service="acs", method="GET")
+    r = acs_call(http, cs, "GET", f"{A}?{ACS_API}", headers={"x-ms-client-request-id": "portal-7"})
+    assert r.status_code == int(status)
+    assert len(r.headers["x-ms-request-id"]) == 36
+    assert r.headers["x-ms-client-request-id"] == "portal-7"
 
 
 def test_drop_before_the_change(cs, http):
