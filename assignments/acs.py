@@ -418,7 +418,7 @@ class AcsClient:
         headers = {"Content-Type": content_type} if body is not None else {}
         started = time.monotonic()
         last: AcsError | None = None
-        attempt = 0
+        tries = 0  # requests sent: the time budget can end the retries before max_attempts
         for attempt in range(self.max_attempts):
             if attempt:
                 wait = last.retry_after if last else None
@@ -439,6 +439,7 @@ class AcsClient:
                     ) from None
             with self._count_lock:
                 self.requests_sent += 1
+            tries += 1
             try:
                 kwargs: dict[str, Any] = {"auth": auth} if auth is not None else {}
                 response = self._http.request(
@@ -471,7 +472,6 @@ class AcsClient:
                 self.max_attempts,
             )
         assert last is not None
-        tries = attempt + 1 if attempt + 1 == self.max_attempts else attempt
         last.message = ngettext(
             "%(message)s; gave up after %(tries)d attempt",
             "%(message)s; gave up after %(tries)d attempts",

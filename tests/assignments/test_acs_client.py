@@ -21,7 +21,7 @@ def _acs_test_is_allowed(settings):
     settings.ACS_ALLOWED_HOSTS = ["acs.test:8443"]
 
 
-def client_with(responses, *, max_attempts=5, max_pages=2000):
+def client_with(responses, *, max_attempts=5, max_pages=2000, retry_seconds=None):
     """A client whose transport answers from ``responses`` (callables or responses) in order."""
     sent: list[httpx.Request] = []
     sleeps: list[float] = []
@@ -39,6 +39,7 @@ def client_with(responses, *, max_attempts=5, max_pages=2000):
         sleep=sleeps.append,
         max_attempts=max_attempts,
         max_pages=max_pages,
+        retry_seconds=retry_seconds,
     )
     return client, sent, sleeps
 
@@ -85,6 +86,16 @@ def test_transient_errors_give_up_after_the_last_attempt():
         client.patch_assignments({"o1": None})
     assert len(sent) == 3 and not info.value.permanent
     assert "gave up after 3 attempts" in str(info.value)
+
+
+def test_a_time_budget_that_ends_the_retries_counts_the_attempts_made():
+    """The last attempt is not sent when ACS asks to wait past the budget: 2 of 3 were made."""
+    answers = [error(500), error(429, "TooManyRequests", {"Retry-After": "30"})]
+    client, sent, _ = client_with(answers, max_attempts=3, retry_seconds=10)
+    with pytest.raises(AcsError) as info:
+        client.patch_assignments({"o1": None})
+    assert len(sent) == 2
+    assert "gave up after 2 attempts" in str(info.value)
 
 
 def page(objects, next_link=None):
