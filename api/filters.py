@@ -10,6 +10,7 @@ tenants through the tenant list's (tenants/filters.py), events through the log's
 from __future__ import annotations
 
 import django_filters
+from django.utils.translation import gettext
 
 from assignments import filters as assignment_filters
 from audit import filters as audit_filters
@@ -36,7 +37,8 @@ def _every_action() -> list[tuple[str, str]]:
     """Every action the portal records, and a group per prefix (``consent.``): an automation
     may ask for an action that has not occurred yet, which the page's choices leave out."""
     groups = sorted({value.split(".")[0] for value in Action.values})
-    return [(f"{g}.", f"Every {g} action") for g in groups] + list(Action.choices)
+    every = [(f"{g}.", gettext("Every %(group)s action") % {"group": g}) for g in groups]
+    return every + list(Action.choices)
 
 
 class AuditEventFilter(audit_filters.AuditEventFilter):

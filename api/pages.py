@@ -10,6 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from api import tokens
@@ -89,5 +90,5 @@ def token_revoke(request, pk: int):
     except tokens.TokenError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Token {token} revoked.")
+        messages.success(request, _("Token %(token)s revoked.") % {"token": token})
     return redirect("api:tokens")

@@ -18,6 +18,7 @@ from typing import Any
 import django_filters as df
 from django import forms
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext_lazy as _
 
 from assignments.models import (
     AcsResource,
@@ -33,14 +34,14 @@ from tenants.models import CustomerTenant
 
 # "Being removed" is a state of its own in the console: desired absent, whatever the sync says.
 REMOVING = "absent"
-STATE_CHOICES = [*SyncState.choices, (REMOVING, "Being removed")]
+STATE_CHOICES = [*SyncState.choices, (REMOVING, _("Being removed"))]
 TRIGGER_CHOICES = [
-    ("manual", "Sync now"),
-    ("change", "After a change"),
-    ("periodic", "Periodic"),
-    ("retry", "Retry"),
-    ("retry-failed", "Retry failed entries"),
-    ("recovery", "Recovery"),
+    ("manual", _("Sync now")),
+    ("change", _("After a change")),
+    ("periodic", _("Periodic")),
+    ("retry", _("Retry")),
+    ("retry-failed", _("Retry failed entries")),
+    ("recovery", _("Recovery")),
 ]
 
 
@@ -51,17 +52,19 @@ def _uuid_or_none(value: str) -> uuid.UUID | None:
 
 
 class AssignmentFilter(df.FilterSet):
-    q = df.CharFilter(method="search", label="Name, tenant or object id")
+    q = df.CharFilter(method="search", label=_("Name, tenant or object id"))
     principal_type = df.ChoiceFilter(
-        choices=PrincipalType.choices, label="Type", empty_label="Any type"
+        choices=PrincipalType.choices, label=_("Type"), empty_label=_("Any type")
     )
     sync_state = df.ChoiceFilter(
-        choices=STATE_CHOICES, method="by_state", label="Sync state", empty_label="Any state"
+        choices=STATE_CHOICES, method="by_state", label=_("Sync state"), empty_label=_("Any state")
     )
     tenant = df.ModelChoiceFilter(
-        queryset=CustomerTenant.objects.order_by("display_name"), empty_label="Any tenant"
+        queryset=CustomerTenant.objects.order_by("display_name"), empty_label=_("Any tenant")
     )
-    resource = df.ModelChoiceFilter(queryset=AcsResource.objects.all(), empty_label="Any resource")
+    resource = df.ModelChoiceFilter(
+        queryset=AcsResource.objects.all(), empty_label=_("Any resource")
+    )
     ordering = df.OrderingFilter(
         fields=(
             ("display_name", "name"),
@@ -73,15 +76,15 @@ class AssignmentFilter(df.FilterSet):
             ("created_at", "created"),
         ),
         field_labels={
-            "display_name": "Name",
-            "principal_type": "Type",
-            "tenant__display_name": "Tenant",
-            "resource__name": "Resource",
-            "sync_state": "Sync state",
-            "last_synced_at": "Last synced",
-            "created_at": "Added",
+            "display_name": _("Name"),
+            "principal_type": _("Type"),
+            "tenant__display_name": _("Tenant"),
+            "resource__name": _("Resource"),
+            "sync_state": _("Sync state"),
+            "last_synced_at": _("Last synced"),
+            "created_at": _("Added"),
         },
-        label="Sort by",
+        label=_("Sort by"),
     )
 
     class Meta:
@@ -113,16 +116,16 @@ class AssignmentFilter(df.FilterSet):
 
 
 class ResourceFilter(df.FilterSet):
-    q = df.CharFilter(method="search", label="Name or endpoint")
+    q = df.CharFilter(method="search", label=_("Name or endpoint"))
     auth_method = df.ChoiceFilter(
-        choices=AuthMethod.choices, label="Authentication", empty_label="Any authentication"
+        choices=AuthMethod.choices, label=_("Authentication"), empty_label=_("Any authentication")
     )
-    enabled = df.BooleanFilter(label="Enabled")
+    enabled = df.BooleanFilter(label=_("Enabled"))
     last_status = df.ChoiceFilter(
         choices=SyncStatus.choices,
         field_name="last_status",
-        label="Last sync",
-        empty_label="Any last sync",
+        label=_("Last sync"),
+        empty_label=_("Any last sync"),
     )
     ordering = df.OrderingFilter(
         fields=(
@@ -133,13 +136,13 @@ class ResourceFilter(df.FilterSet):
             ("last_queued_at", "synced"),
         ),
         field_labels={
-            "name": "Name",
-            "endpoint": "Endpoint",
-            "auth_method": "Authentication",
-            "assignment_count": "Assignments",
-            "last_queued_at": "Last sync",
+            "name": _("Name"),
+            "endpoint": _("Endpoint"),
+            "auth_method": _("Authentication"),
+            "assignment_count": _("Assignments"),
+            "last_queued_at": _("Last sync"),
         },
-        label="Sort by",
+        label=_("Sort by"),
     )
 
     class Meta:
@@ -170,21 +173,23 @@ def resource_queryset(queryset: QuerySet | None = None) -> QuerySet[AcsResource]
 
 
 class SyncRunFilter(df.FilterSet):
-    q = df.CharFilter(method="search", label="Run number or message")
-    resource = df.ModelChoiceFilter(queryset=AcsResource.objects.all(), empty_label="Any resource")
-    status = df.ChoiceFilter(choices=SyncStatus.choices, empty_label="Any status")
-    trigger = df.ChoiceFilter(choices=TRIGGER_CHOICES, empty_label="Any trigger")
-    with_failures = df.BooleanFilter(method="by_failures", label="With failures")
+    q = df.CharFilter(method="search", label=_("Run number or message"))
+    resource = df.ModelChoiceFilter(
+        queryset=AcsResource.objects.all(), empty_label=_("Any resource")
+    )
+    status = df.ChoiceFilter(choices=SyncStatus.choices, empty_label=_("Any status"))
+    trigger = df.ChoiceFilter(choices=TRIGGER_CHOICES, empty_label=_("Any trigger"))
+    with_failures = df.BooleanFilter(method="by_failures", label=_("With failures"))
     queued_after = df.DateFilter(
         field_name="queued_at",
         lookup_expr="date__gte",
-        label="Queued from (UTC)",
+        label=_("Queued from (UTC)"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     queued_before = df.DateFilter(
         field_name="queued_at",
         lookup_expr="date__lte",
-        label="Queued until (UTC)",
+        label=_("Queued until (UTC)"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     ordering = df.OrderingFilter(
@@ -198,15 +203,15 @@ class SyncRunFilter(df.FilterSet):
             ("resource__name", "resource"),
         ),
         field_labels={
-            "queued_at": "Queued",
-            "started_at": "Started",
-            "finished_at": "Finished",
-            "status": "Status",
-            "failed": "Failed",
-            "planned": "Changes",
-            "resource__name": "Resource",
+            "queued_at": _("Queued"),
+            "started_at": _("Started"),
+            "finished_at": _("Finished"),
+            "status": _("Status"),
+            "failed": _("Failed"),
+            "planned": _("Changes"),
+            "resource__name": _("Resource"),
         },
-        label="Sort by",
+        label=_("Sort by"),
     )
 
     class Meta:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from assignments import acs, uploads
 from assignments.models import AcsResource, AuthMethod
@@ -19,21 +21,27 @@ class ResourceForm(forms.ModelForm):
 
     endpoint = forms.CharField(
         max_length=300,
-        help_text="For example https://contoso-acs.communication.azure.com (https, an ACS "
-        "host name; other hosts only when an administrator allows them in the settings).",
+        help_text=_(
+            "For example https://contoso-acs.communication.azure.com (https, an ACS "
+            "host name; other hosts only when an administrator allows them in the settings)."
+        ),
     )
 
     class Meta:
         model = AcsResource
         fields = ["name", "endpoint", "auth_method", "key_env_var", "enabled"]
-        labels = {"key_env_var": "Access key environment variable"}
+        labels = {"key_env_var": _("Access key environment variable")}
         help_texts = {
-            "key_env_var": "The NAME of the variable (or NAME_FILE, a Docker secret) on the web "
-            "and worker servers that holds the access key, starting with ACS_KEY_ unless the "
-            "settings list it. The key itself never enters the portal.",
-            "auth_method": "Entra ID uses the operator app's client credentials in the home "
-            "tenant (scope https://communication.azure.com//.default); the app needs an Azure "
-            "role on the resource.",
+            "key_env_var": _(
+                "The NAME of the variable (or NAME_FILE, a Docker secret) on the web "
+                "and worker servers that holds the access key, starting with ACS_KEY_ unless the "
+                "settings list it. The key itself never enters the portal."
+            ),
+            "auth_method": _(
+                "Entra ID uses the operator app's client credentials in the home "
+                "tenant (scope https://communication.azure.com//.default); the app needs an Azure "
+                "role on the resource."
+            ),
         }
 
     def clean_endpoint(self) -> str:
@@ -49,7 +57,7 @@ class ResourceForm(forms.ModelForm):
         value = self.cleaned_data["key_env_var"].strip()
         if value and not ENV_NAME.match(value):
             raise forms.ValidationError(
-                "Use an environment variable name (capitals, digits and _), not the key itself."
+                _("Use an environment variable name (capitals, digits and _), not the key itself.")
             )
         if value and not acs.key_env_var_allowed(value):
             raise forms.ValidationError(acs.key_env_var_rule())
@@ -58,7 +66,7 @@ class ResourceForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         if data.get("auth_method") == AuthMethod.ACCESS_KEY and not data.get("key_env_var"):
-            self.add_error("key_env_var", "Name the variable that holds the access key.")
+            self.add_error("key_env_var", _("Name the variable that holds the access key."))
         return data
 
 
@@ -79,9 +87,11 @@ class FindForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=100,
-        label="Find users and groups",
-        help_text="The start of a name or UPN, or an object id. Empty: the first users and "
-        "groups of the tenant.",
+        label=_("Find users and groups"),
+        help_text=_(
+            "The start of a name or UPN, or an object id. Empty: the first users and "
+            "groups of the tenant."
+        ),
     )
 
     def __init__(self, *args, resource: AcsResource | None = None, **kwargs):
@@ -102,12 +112,12 @@ class AssignForm(forms.Form):
 
     client_ids = forms.CharField(
         required=False,
-        label="Client ids allowed",
-        help_text="Application (client) ids separated by ';'. The operator app's is filled in.",
+        label=_("Client ids allowed"),
+        help_text=_("Application (client) ids separated by ';'. The operator app's is filled in."),
     )
     override = forms.BooleanField(
         required=False,
-        label="Assign although the tenant is not verified (recorded in the audit log)",
+        label=_("Assign although the tenant is not verified (recorded in the audit log)"),
     )
 
     def __init__(self, *args, **kwargs):
@@ -120,8 +130,8 @@ class AssignForm(forms.Form):
 class EditAssignmentForm(forms.Form):
     client_ids = forms.CharField(
         required=False,
-        label="Client ids allowed",
-        help_text="Application (client) ids separated by ';'. Empty: the operator app.",
+        label=_("Client ids allowed"),
+        help_text=_("Application (client) ids separated by ';'. Empty: the operator app."),
         widget=forms.TextInput(attrs={"size": 80}),
     )
 
@@ -130,10 +140,10 @@ class BulkForm(forms.Form):
     """A bulk action on an assignment list: the checked rows (``ids``, read by the view), or
     all the list's filter matches (``scope=matching``)."""
 
-    ACTIONS = [("remove", "Remove"), ("resync", "Re-sync"), ("retry", "Retry failed")]
+    ACTIONS = [("remove", _("Remove")), ("resync", _("Re-sync")), ("retry", _("Retry failed"))]
     action = forms.ChoiceField(choices=ACTIONS)
     scope = forms.ChoiceField(
-        choices=[("selected", "selected"), ("matching", "matching")], required=False
+        choices=[("selected", _("selected")), ("matching", _("matching"))], required=False
     )
     confirmed = forms.BooleanField(required=False)
     # How many rows the confirmation page counted: a different count on confirming means the
@@ -143,27 +153,30 @@ class BulkForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text="Up to 5 MB. Columns principal_type, object_id (or a user's UPN), tenant_id, "
-        "client_ids (separated by ';'). Nothing is applied until you confirm the preview.",
+        label=_("CSV file"),
+        help_text=_(
+            "Up to 5 MB. Columns principal_type, object_id (or a user's UPN), tenant_id, "
+            "client_ids (separated by ';'). Nothing is applied until you confirm the preview."
+        ),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > uploads.MAX_BYTES:
             raise forms.ValidationError(
-                f"The file is larger than {uploads.MAX_BYTES // (1024 * 1024)} MB."
+                gettext("The file is larger than %(max_mb)d MB.")
+                % {"max_mb": uploads.MAX_BYTES // (1024 * 1024)}
             )
         try:
             return upload.name, upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise forms.ValidationError("The file is not UTF-8 text.") from None
+            raise forms.ValidationError(gettext("The file is not UTF-8 text.")) from None
 
 
 class AccessCheckForm(forms.Form):
     resource = forms.ModelChoiceField(queryset=AcsResource.objects.all())
     tenant = forms.ModelChoiceField(queryset=CustomerTenant.objects.none())
-    user = forms.CharField(label="User (UPN or object id)", max_length=200)
+    user = forms.CharField(label=_("User (UPN or object id)"), max_length=200)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

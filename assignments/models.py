@@ -7,13 +7,14 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from portal.choices import ChoiceLabels
 
 
 class AuthMethod(models.TextChoices):
-    ACCESS_KEY = "key", "Access key (HMAC)"
-    ENTRA = "entra", "Entra ID client credentials"
+    ACCESS_KEY = "key", _("Access key (HMAC)")
+    ENTRA = "entra", _("Entra ID client credentials")
 
 
 class AcsResource(ChoiceLabels, models.Model):
@@ -49,16 +50,16 @@ class PrincipalType(models.TextChoices):
 
 
 class Desired(models.TextChoices):
-    PRESENT = "present", "Present"
-    ABSENT = "absent", "Absent"
+    PRESENT = "present", _("Present")
+    ABSENT = "absent", _("Absent")
 
 
 class SyncState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SYNCED = "synced", "Synced"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    SYNCED = "synced", _("Synced")
+    FAILED = "failed", _("Failed")
     # Was synced, then removed or changed on the resource outside the portal; a run restores it.
-    DRIFTED = "drifted", "Drifted"
+    DRIFTED = "drifted", _("Drifted")
 
 
 class Assignment(ChoiceLabels, models.Model):
@@ -106,11 +107,11 @@ class Assignment(ChoiceLabels, models.Model):
 
 
 class SyncStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    PARTIAL = "partial", "Partially failed"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    PARTIAL = "partial", _("Partially failed")
+    FAILED = "failed", _("Failed")
 
 
 class WaitKind(models.TextChoices):

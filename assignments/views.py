@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
@@ -65,7 +66,9 @@ def resource_create(request):
         except (services.AssignmentError, IntegrityError) as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"{resource} added. Test the connection next.")
+            messages.success(
+                request, _("%(resource)s added. Test the connection next.") % {"resource": resource}
+            )
             return redirect("assignments:resource", pk=resource.pk)
     return render(request, "assignments/resource_form.html", {"form": form, "resource": None})
 
@@ -84,7 +87,7 @@ def resource_edit(request, pk: int):
         except (services.AssignmentError, IntegrityError) as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("assignments:resource", pk=pk)
     return render(request, "assignments/resource_form.html", {"form": form, "resource": resource})
 
@@ -104,7 +107,7 @@ def resource_detail(request, pk: int):
             if run.message == outbox.WAITING_FOR_BROKER:
                 messages.warning(request, run.message)
             return redirect("assignments:run", pk=run.pk)
-        messages.error(request, "Unknown action.")
+        messages.error(request, _("Unknown action."))
         return redirect("assignments:resource", pk=pk)
     qs = selectors.assignment_list(resource=resource)
     context = {
@@ -184,7 +187,7 @@ def _bulk(request, scope, filterset):
     form = BulkForm(request.POST)
     back = _list_url(scope) + (f"?{filterset.data.urlencode()}" if filterset.data else "")
     if not form.is_valid():
-        messages.error(request, "Choose an action for the selected assignments.")
+        messages.error(request, _("Choose an action for the selected assignments."))
         return HttpResponseRedirect(back)
     data = form.cleaned_data
     if data["scope"] == "matching":
@@ -206,32 +209,34 @@ def _bulk(request, scope, filterset):
             count = services.remove_assignments(actor=actor, assignments=chosen, scope=scope)
             messages.success(
                 request,
-                f"{_n(count, 'assignment')} will be removed from the resource by the next sync.",
+                ngettext(
+                    "%(count)d assignment will be removed from the resource by the next sync.",
+                    "%(count)d assignments will be removed from the resource by the next sync.",
+                    count,
+                )
+                % {"count": count},
             )
         else:
             only_failed = data["action"] == "retry"
             count = services.resync_assignments(
                 actor=actor, assignments=chosen, scope=scope, only_failed=only_failed
             )
-            what = "failed assignment" if only_failed else "assignment"
-            messages.success(request, f"{_n(count, what)} will be sent again by a sync now.")
+            if only_failed:
+                sent = ngettext(
+                    "%(count)d failed assignment will be sent again by a sync now.",
+                    "%(count)d failed assignments will be sent again by a sync now.",
+                    count,
+                )
+            else:
+                sent = ngettext(
+                    "%(count)d assignment will be sent again by a sync now.",
+                    "%(count)d assignments will be sent again by a sync now.",
+                    count,
+                )
+            messages.success(request, sent % {"count": count})
     except services.AssignmentError as exc:
         messages.error(request, str(exc))
     return HttpResponseRedirect(back)
-
-
-def _n(count: int, noun: str) -> str:
-    """ "1 assignment", "2 assignments" (``noun`` is one of NOUNS)."""
-    singular, plural = NOUNS[noun]
-    return ngettext(singular, plural, count) % {"count": count}
-
-
-# The counted nouns of the messages, each with its plural for ngettext.
-NOUNS = {
-    "assignment": ("%(count)d assignment", "%(count)d assignments"),
-    "failed assignment": ("%(count)d failed assignment", "%(count)d failed assignments"),
-    "row": ("%(count)d row", "%(count)d rows"),
-}
 
 
 def _confirm_page(request, scope, summary, form, filterset, back: str, *, changed: bool):
@@ -314,7 +319,7 @@ def _posted_picks(post, tenant: CustomerTenant) -> list[str]:
 
 
 def _pick(value: str) -> tuple[str, str]:
-    kind, _, oid = value.partition(":")
+    kind, _sep, oid = value.partition(":")
     return kind, oid
 
 
@@ -348,7 +353,7 @@ def assignment_add(request, pk: int | None = None):
     if request.method == "POST" and tenant is not None and resource is not None:
         picks = _posted_picks(request.POST, tenant)
         if not picks:
-            messages.error(request, "Choose who to assign: tick results, or use Assign on one.")
+            messages.error(request, _("Choose who to assign: tick results, or use Assign on one."))
         elif assign.is_valid():
             failed = _assign_picks(request, resource, tenant, picks, assign, tenant_groups)
             here = reverse("assignments:assignment_add", args=[resource.pk])
@@ -429,11 +434,14 @@ def _assign_picks(request, resource, tenant, picks, assign, tenant_groups) -> in
             done.append(assignment)
     if done:
         who = ", ".join(str(a.display_name or a.object_id) for a in done[:5])
-        more = f" and {len(done) - 5} more" if len(done) > 5 else ""
-        messages.success(
-            request,
-            f"Assigned {who}{more} on {resource}; a sync starts in a few seconds.",
-        )
+        if len(done) > 5:
+            text = _(
+                "Assigned %(who)s and %(more)d more on %(resource)s; a sync starts in a few "
+                "seconds."
+            )
+        else:
+            text = _("Assigned %(who)s on %(resource)s; a sync starts in a few seconds.")
+        messages.success(request, text % {"who": who, "more": len(done) - 5, "resource": resource})
     return failed
 
 
@@ -460,7 +468,11 @@ def assignment_edit(request, pk: int, assignment_pk: int):
         except services.AssignmentError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Saved {assignment}; a sync starts in a few seconds.")
+            messages.success(
+                request,
+                _("Saved %(assignment)s; a sync starts in a few seconds.")
+                % {"assignment": assignment},
+            )
             return redirect("assignments:resource_assignments", pk=pk)
     return render(
         request, "assignments/assignment_edit.html", {"assignment": assignment, "form": form}
@@ -487,7 +499,9 @@ def assignment_remove(request, pk: int, assignment_pk: int):
         messages.error(request, str(exc))
     else:
         messages.success(
-            request, f"{assignment} will be removed from the resource by the next sync."
+            request,
+            _("%(assignment)s will be removed from the resource by the next sync.")
+            % {"assignment": assignment},
         )
     # Not redirect(back): it reads a bare word as a view name (NoReverseMatch: a 500).
     return HttpResponseRedirect(back)
@@ -510,7 +524,7 @@ def assignment_import(request, pk: int):
         )
         if stored is None:
             messages.error(
-                request, "That preview has expired or is not yours; upload the file again."
+                request, _("That preview has expired or is not yours; upload the file again.")
             )
             return redirect("assignments:import", pk=pk)
         try:
@@ -522,16 +536,36 @@ def assignment_import(request, pk: int):
             )
         except imports.ImportRejected as exc:
             preview = exc.preview
-            messages.error(request, f"Nothing was imported: {exc}")
+            messages.error(request, _("Nothing was imported: %(error)s") % {"error": exc})
         else:
             uploads.discard(stored.key)
             removed = preview.count("remove")
             messages.success(
                 request,
-                f"Imported {_n(len(preview.rows), 'row')}: {preview.count('add')} added, "
-                f"{preview.count('update')} updated, "
-                + (f"{removed} marked for removal, " if removed else "")
-                + f"{preview.count('unchanged')} unchanged.",
+                (
+                    ngettext(
+                        "Imported %(count)d row: %(added)d added, %(updated)d updated, "
+                        "%(removed)d marked for removal, %(unchanged)d unchanged.",
+                        "Imported %(count)d rows: %(added)d added, %(updated)d updated, "
+                        "%(removed)d marked for removal, %(unchanged)d unchanged.",
+                        len(preview.rows),
+                    )
+                    if removed
+                    else ngettext(
+                        "Imported %(count)d row: %(added)d added, %(updated)d updated, "
+                        "%(unchanged)d unchanged.",
+                        "Imported %(count)d rows: %(added)d added, %(updated)d updated, "
+                        "%(unchanged)d unchanged.",
+                        len(preview.rows),
+                    )
+                )
+                % {
+                    "count": len(preview.rows),
+                    "added": preview.count("add"),
+                    "updated": preview.count("update"),
+                    "removed": removed,
+                    "unchanged": preview.count("unchanged"),
+                },
             )
             return redirect("assignments:resource_assignments", pk=pk)
         context.update(form=form, preview=preview, upload=stored.key, filename=stored.filename)
@@ -590,7 +624,7 @@ def run_retry_failed(request, pk: int):
     except services.AssignmentError as exc:
         messages.error(request, str(exc))
         return redirect("assignments:run", pk=pk)
-    messages.success(request, "The failed entries are being sent again.")
+    messages.success(request, _("The failed entries are being sent again."))
     return redirect("assignments:run", pk=queued.pk)
 
 
@@ -642,17 +676,21 @@ def drift(request, pk: int):
         )
         actor = Actor.from_request(request)
         if entry is None:
-            messages.error(request, "That remote assignment is no longer listed.")
+            messages.error(request, _("That remote assignment is no longer listed."))
         elif request.POST.get("action") == "adopt":
             try:
                 adopted = services.adopt_drift(actor=actor, entry=entry)
-                messages.success(request, f"{adopted} is now managed by the portal.")
+                messages.success(
+                    request, _("%(entry)s is now managed by the portal.") % {"entry": adopted}
+                )
             except services.AssignmentError as exc:
                 messages.error(request, str(exc))
         elif request.POST.get("action") == "remove":
             services.remove_drift(actor=actor, entry=entry)
             messages.success(
-                request, f"{entry} will be deleted from the resource by the next sync."
+                request,
+                _("%(entry)s will be deleted from the resource by the next sync.")
+                % {"entry": entry},
             )
         return redirect("assignments:drift", pk=pk)
     entries = list(resource.drift.all())

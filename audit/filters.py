@@ -17,6 +17,8 @@ from django.apps import apps
 from django.db import connections
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from audit.actions import Action
 from audit.forms import PlainSelect
@@ -30,22 +32,22 @@ NEWEST_FIRST, OLDEST_FIRST = "-at", "at"
 
 # Targets that are not models of ours.
 _TARGET_LABELS = {
-    "auditlog": "Audit log",
-    "appcredential": "App credential",
-    "serviceprincipal": "Service principal",
-    "user": "Operator",
-    "customertenant": "Tenant",
-    "acsresource": "ACS resource",
-    "consentlink": "Consent link",
-    "driftentry": "Drift entry",
-    "syncrun": "Sync run",
-    "page": "Portal page",
+    "auditlog": _("Audit log"),
+    "appcredential": _("App credential"),
+    "serviceprincipal": _("Service principal"),
+    "user": _("Operator"),
+    "customertenant": _("Tenant"),
+    "acsresource": _("ACS resource"),
+    "consentlink": _("Consent link"),
+    "driftentry": _("Drift entry"),
+    "syncrun": _("Sync run"),
+    "page": _("Portal page"),
 }
 
 
 def target_type_label(target_type: str) -> str:
     if target_type in _TARGET_LABELS:
-        return _TARGET_LABELS[target_type]
+        return str(_TARGET_LABELS[target_type])
     for model in apps.get_models():
         if model._meta.model_name == target_type:
             return str(model._meta.verbose_name).capitalize()
@@ -79,15 +81,23 @@ def action_choices() -> list:
     for value in present:
         by_group.setdefault(value.split(".")[0], []).append(value)
     groups = [
-        (f"{g}.", f"Every {g} action ({len(values)} kinds)")
+        (
+            f"{g}.",
+            ngettext(
+                "Every %(group)s action (%(count)d kind)",
+                "Every %(group)s action (%(count)d kinds)",
+                len(values),
+            )
+            % {"group": g, "count": len(values)},
+        )
         for g, values in sorted(by_group.items())
         if len(values) > 1
     ]
     actions = sorted(((v, labels.get(v, v)) for v in present), key=lambda c: c[1])
     choices: list = []
     if groups:
-        choices.append(("Groups", groups))
-    choices.append(("Actions", actions))
+        choices.append((gettext("Groups"), groups))
+    choices.append((gettext("Actions"), actions))
     return choices
 
 
@@ -128,64 +138,67 @@ class AuditEventFilter(django_filters.FilterSet):
     since = UTCDateTimeFilter(
         field_name="at",
         lookup_expr="gte",
-        label="From (UTC)",
+        label=_("From (UTC)"),
         widget=DateTimeInput(),
-        help_text="UTC (+00:00), inclusive.",
+        help_text=_("UTC (+00:00), inclusive."),
     )
     until = UTCDateTimeFilter(
         field_name="at",
         lookup_expr="lt",
-        label="Until (UTC)",
+        label=_("Until (UTC)"),
         widget=DateTimeInput(),
-        help_text="UTC (+00:00), exclusive.",
+        help_text=_("UTC (+00:00), exclusive."),
     )
     q = django_filters.CharFilter(
-        label="Search",
+        label=_("Search"),
         method="search",
-        help_text="Part of a target, actor or tenant name.",
+        help_text=_("Part of a target, actor or tenant name."),
         widget=forms.TextInput(attrs={"type": "search"}),
     )
     tenant = django_filters.CharFilter(
-        label="Tenant",
+        label=_("Tenant"),
         method="by_tenant",
-        help_text="Entra tenant id (GUID), or part of a name or domain.",
+        help_text=_("Entra tenant id (GUID), or part of a name or domain."),
         widget=forms.TextInput(attrs={"size": 38}),
     )
     resource = django_filters.ModelChoiceFilter(
-        label="ACS resource",
+        label=_("ACS resource"),
         method="by_resource",
         # A callable is read per request (django-filter's documented form); the stubs only
         # admit a queryset.
         queryset=lambda request: apps.get_model(  # type: ignore[arg-type]
             "assignments", "AcsResource"
         ).objects.order_by("name"),
-        empty_label="Any resource",
+        empty_label=_("Any resource"),
     )
     action = django_filters.ChoiceFilter(
-        label="Action",
+        label=_("Action"),
         method="by_action",
         choices=action_choices,
-        empty_label="Any action",
+        empty_label=_("Any action"),
         widget=PlainSelect,
     )
     actor = django_filters.CharFilter(
-        label="Actor", method="by_actor", help_text="Exact email or label."
+        label=_("Actor"), method="by_actor", help_text=_("Exact email or label.")
     )
     actor_type = django_filters.ChoiceFilter(
-        label="Actor kind", choices=ActorType.choices, empty_label="Anyone", widget=PlainSelect
-    )
-    target_type = django_filters.ChoiceFilter(
-        label="Target type",
-        choices=target_type_choices,
-        empty_label="Any target",
+        label=_("Actor kind"),
+        choices=ActorType.choices,
+        empty_label=_("Anyone"),
         widget=PlainSelect,
     )
-    target_id = django_filters.CharFilter(label="Target id", method="exact_text")
-    request_id = django_filters.CharFilter(label="Request id", method="exact_text")
+    target_type = django_filters.ChoiceFilter(
+        label=_("Target type"),
+        choices=target_type_choices,
+        empty_label=_("Any target"),
+        widget=PlainSelect,
+    )
+    target_id = django_filters.CharFilter(label=_("Target id"), method="exact_text")
+    request_id = django_filters.CharFilter(label=_("Request id"), method="exact_text")
     ordering = django_filters.ChoiceFilter(
-        label="Order",
+        label=_("Order"),
         method="order",
-        choices=[(NEWEST_FIRST, "Newest first"), (OLDEST_FIRST, "Oldest first")],
+        choices=[(NEWEST_FIRST, _("Newest first")), (OLDEST_FIRST, _("Oldest first"))],
         empty_label=None,
     )
 

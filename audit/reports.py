@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.functional import Promise
 
 from audit.actions import Action
 from audit.charts import Chart, Series, stacked_bars
@@ -89,7 +90,7 @@ def group_by_day(events: list[AuditEvent]) -> list[TimelineDay]:
     return days
 
 
-_STATUS_LABELS: dict[str, str] = {}
+_STATUS_LABELS: dict[str, str | Promise] = {}  # lazy: read in the language of each call
 
 
 def _status_label(value: str) -> str:
@@ -97,7 +98,7 @@ def _status_label(value: str) -> str:
         from tenants.models import TenantStatus
 
         _STATUS_LABELS.update(TenantStatus.choices)
-    return _STATUS_LABELS.get(value, value)
+    return str(_STATUS_LABELS.get(value, value))
 
 
 def event_summary(event: AuditEvent) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from assignments.models import AcsResource
 from notifications.kinds import KIND_CHOICES
@@ -11,22 +12,22 @@ from tenants.models import CustomerTenant
 
 class SubscriptionForm(forms.Form):
     kinds = forms.MultipleChoiceField(
-        label="Events",
+        label=_("Events"),
         choices=KIND_CHOICES,
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     tenants = forms.ModelMultipleChoiceField(
-        label="Only these tenants",
+        label=_("Only these tenants"),
         queryset=CustomerTenant.objects.all(),
         required=False,
-        help_text="Leave empty for every tenant.",
+        help_text=_("Leave empty for every tenant."),
     )
     resources = forms.ModelMultipleChoiceField(
-        label="Only these ACS resources",
+        label=_("Only these ACS resources"),
         queryset=AcsResource.objects.all(),
         required=False,
-        help_text="Leave empty for every resource (sync events).",
+        help_text=_("Leave empty for every resource (sync events)."),
     )
 
     @classmethod
@@ -43,10 +44,12 @@ class SubscriptionForm(forms.Form):
 class EndpointForm(SubscriptionForm):
     name = forms.CharField(max_length=100)
     url = forms.URLField(
-        label="URL",
+        label=_("URL"),
         max_length=500,
         assume_scheme="https",
-        help_text="https:// address of your receiver. Private and loopback addresses are refused.",
+        help_text=_(
+            "https:// address of your receiver. Private and loopback addresses are refused."
+        ),
     )
     enabled = forms.BooleanField(required=False, initial=True)
     field_order = ["name", "url", "enabled", "kinds", "tenants", "resources"]

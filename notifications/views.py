@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audit.services import Actor
@@ -24,7 +25,7 @@ def preferences(request):
         services.save_preferences(
             actor=Actor.from_request(request), user=request.user, **form.cleaned_data
         )
-        messages.success(request, "Saved. Matching events are emailed to you.")
+        messages.success(request, _("Saved. Matching events are emailed to you."))
         return redirect("notifications:preferences")
     return render(
         request, "notifications/preferences.html", {"form": form, "email": request.user.email}
@@ -84,7 +85,7 @@ def webhook_detail(request, pk: int):
         except services.NotificationError as exc:
             form.add_error("url", str(exc))
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("notifications:webhook", pk=pk)
     page = Paginator(selectors.deliveries(endpoint), 25).get_page(request.GET.get("page"))
     return render(
@@ -99,7 +100,7 @@ def webhook_detail(request, pk: int):
 def webhook_ping(request, pk: int):
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
     services.send_ping(actor=Actor.from_request(request), endpoint=endpoint)
-    messages.success(request, "Test ping queued; its outcome appears under Deliveries.")
+    messages.success(request, _("Test ping queued; its outcome appears under Deliveries."))
     return redirect("notifications:webhook", pk=pk)
 
 
@@ -117,7 +118,7 @@ def webhook_rotate(request, pk: int):
 def webhook_delete(request, pk: int):
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
     services.delete_endpoint(actor=Actor.from_request(request), endpoint=endpoint)
-    messages.success(request, f"{endpoint.name} removed.")
+    messages.success(request, _("%(name)s removed.") % {"name": endpoint.name})
     return redirect("notifications:webhooks")
 
 
@@ -126,7 +127,7 @@ def webhook_delete(request, pk: int):
 def redeliver(request, pk: int):
     delivery = get_object_or_404(Delivery, pk=pk)
     services.redeliver(actor=Actor.from_request(request), delivery=delivery)
-    messages.success(request, "Redelivery queued.")
+    messages.success(request, _("Redelivery queued."))
     if delivery.endpoint_id:
         return redirect("notifications:webhook", pk=delivery.endpoint_id)
     return redirect("notifications:webhooks")
@@ -139,7 +140,7 @@ def link_reminders(request, pk: int):
     )
     if request.method == "POST":
         services.stop_reminders(actor=Actor.from_request(request), link=link)
-        messages.success(request, "Reminders stopped for this link.")
+        messages.success(request, _("Reminders stopped for this link."))
         return redirect("notifications:link_reminders", pk=pk)
     return render(
         request,

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import Role, User
 from tenants.filters import OrderBy
 
 
 class OperatorFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label="Search", method="search", help_text="Email or name.")
-    role = django_filters.ChoiceFilter(label="Role", choices=Role.choices, empty_label="Any role")
+    q = django_filters.CharFilter(label=_("Search"), method="search", help_text=_("Email or name."))
+    role = django_filters.ChoiceFilter(
+        label=_("Role"), choices=Role.choices, empty_label=_("Any role")
+    )
     active = django_filters.ChoiceFilter(
-        label="Active",
+        label=_("Active"),
         method="by_active",
-        choices=[("yes", "Active"), ("no", "Deactivated")],
-        empty_label="Active or not",
+        choices=[("yes", _("Active")), ("no", _("Deactivated"))],
+        empty_label=_("Active or not"),
     )
     ordering = OrderBy(
-        label="Sort by",
+        label=_("Sort by"),
         fields=(
             ("email", "email"),
             ("display_name", "name"),
@@ -28,11 +31,11 @@ class OperatorFilter(django_filters.FilterSet):
             ("date_joined", "joined"),
         ),
         field_labels={
-            "email": "Email",
-            "name": "Name",
-            "role": "Role",
-            "last_login": "Last sign-in",
-            "joined": "Joined",
+            "email": _("Email"),
+            "name": _("Name"),
+            "role": _("Role"),
+            "last_login": _("Last sign-in"),
+            "joined": _("Joined"),
         },
     )
 

@@ -1,11 +1,12 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import Role
 
 
 class InviteOperatorForm(forms.Form):
-    email = forms.EmailField(label="Email address")
-    display_name = forms.CharField(label="Name", max_length=200, required=False)
+    email = forms.EmailField(label=_("Email address"))
+    display_name = forms.CharField(label=_("Name"), max_length=200, required=False)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.OPERATOR)
 
 
@@ -16,7 +17,7 @@ class ChangeRoleForm(forms.Form):
 
 class ChangeEmailForm(forms.Form):
     user_id = forms.IntegerField()
-    email = forms.EmailField(label="New email address")
+    email = forms.EmailField(label=_("New email address"))
 
 
 def id_or_none(value: str | None) -> int | None:

@@ -6,12 +6,13 @@ from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    OPERATOR = "operator", "Operator"
-    AUDITOR = "auditor", "Auditor"
+    ADMIN = "admin", _("Admin")
+    OPERATOR = "operator", _("Operator")
+    AUDITOR = "auditor", _("Auditor")
 
 
 class PortalUserManager(UserManager):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.db.models import Count
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from assignments.models import AcsResource, Assignment, SyncState
 from audit import reports as audit_reports
@@ -75,17 +76,20 @@ INVITED_KEY = "portal:invited_operator"
 def _change_email(request, actor: Actor) -> None:
     form = ChangeEmailForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter a valid email address.")
+        messages.error(request, _("Enter a valid email address."))
         return
     try:
         user = request_operator_email_change(actor=actor, request=request, **form.cleaned_data)
     except (OperatorError, User.DoesNotExist) as exc:
-        messages.error(request, str(exc) or "No such operator.")
+        messages.error(request, str(exc) or _("No such operator."))
         return
     messages.success(
         request,
-        f"A confirmation link went to {form.cleaned_data['email']}; {user.email} stays the "
-        "sign-in address until it is opened.",
+        _(
+            "A confirmation link went to %(new)s; %(old)s stays the sign-in address until it "
+            "is opened."
+        )
+        % {"new": form.cleaned_data["email"], "old": user.email},
     )
 
 
@@ -121,11 +125,15 @@ def operators(request):
             if form.is_valid():
                 try:
                     user = change_operator_role(actor=actor, **form.cleaned_data)
-                    messages.success(request, f"{user.email} is now {user.get_role_display()}.")
+                    messages.success(
+                        request,
+                        _("%(email)s is now %(role)s.")
+                        % {"email": user.email, "role": user.get_role_display()},
+                    )
                 except (OperatorError, User.DoesNotExist) as exc:
-                    messages.error(request, str(exc) or "No such operator.")
+                    messages.error(request, str(exc) or _("No such operator."))
                 return redirect("operators")
-            messages.error(request, "Choose a valid role.")
+            messages.error(request, _("Choose a valid role."))
     filters = OperatorFilter(request.GET or None, queryset=User.objects.all())
     filters.form.auto_id = "filter_%s"  # the invite form below has its own "role"
     return render(

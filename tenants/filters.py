@@ -9,6 +9,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Case, CharField, Q, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tenants.graph_auth import normalize_guid
 from tenants.models import ConsentLink, ConsentOutcome, CustomerTenant, TenantStatus
@@ -41,13 +42,13 @@ class OrderBy(django_filters.OrderingFilter):
 
 class TenantFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        label="Search", method="search", help_text="Name, domain or Entra tenant id."
+        label=_("Search"), method="search", help_text=_("Name, domain or Entra tenant id.")
     )
     status = django_filters.ChoiceFilter(
-        label="Status", choices=TenantStatus.choices, empty_label="Any status"
+        label=_("Status"), choices=TenantStatus.choices, empty_label=_("Any status")
     )
     ordering = OrderBy(
-        label="Sort by",
+        label=_("Sort by"),
         fields=(
             ("display_name", "name"),
             ("status", "status"),
@@ -56,11 +57,11 @@ class TenantFilter(django_filters.FilterSet):
             ("status_changed_at", "changed"),
         ),
         field_labels={
-            "name": "Name",
-            "status": "Status",
-            "verified": "Last verified",
-            "created": "Registered",
-            "changed": "Status changed",
+            "name": _("Name"),
+            "status": _("Status"),
+            "verified": _("Last verified"),
+            "created": _("Registered"),
+            "changed": _("Status changed"),
         },
     )
 
@@ -83,12 +84,12 @@ class LinkState:
     SENT = "sent"
 
     CHOICES = [
-        (SENT, "Sent, not opened"),
-        (OPENED, "Opened, no answer yet"),
-        (REFUSED, "Declined or failed, still usable"),
-        (USED, "Consent granted"),
-        (EXPIRED, "Expired unanswered"),
-        (REVOKED, "Revoked"),
+        (SENT, _("Sent, not opened")),
+        (OPENED, _("Opened, no answer yet")),
+        (REFUSED, _("Declined or failed, still usable")),
+        (USED, _("Consent granted")),
+        (EXPIRED, _("Expired unanswered")),
+        (REVOKED, _("Revoked")),
     ]
     LABELS = dict(CHOICES)
     WAITING = (SENT, OPENED, REFUSED)
@@ -115,13 +116,13 @@ def with_link_state(links: QuerySet, now=None) -> QuerySet:
 
 class ConsentLinkFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
-        label="Status", choices=LinkState.CHOICES, method="by_state", empty_label="Any status"
+        label=_("Status"), choices=LinkState.CHOICES, method="by_state", empty_label=_("Any status")
     )
     tenant = django_filters.CharFilter(
-        label="Tenant", method="by_tenant", help_text="Name, domain or Entra tenant id."
+        label=_("Tenant"), method="by_tenant", help_text=_("Name, domain or Entra tenant id.")
     )
     ordering = OrderBy(
-        label="Sort by",
+        label=_("Sort by"),
         fields=(
             ("created_at", "created"),
             ("expires_at", "expires"),
@@ -129,10 +130,10 @@ class ConsentLinkFilter(django_filters.FilterSet):
             ("state", "status"),
         ),
         field_labels={
-            "created": "Created",
-            "expires": "Expires",
-            "tenant": "Tenant",
-            "status": "Status",
+            "created": _("Created"),
+            "expires": _("Expires"),
+            "tenant": _("Tenant"),
+            "status": _("Status"),
         },
     )
 

@@ -1,70 +1,83 @@
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from tenants.models import TenantStatus, VerificationLevel
 
 
 class TenantCreateForm(forms.Form):
     tenant_ref = forms.CharField(
-        label="Tenant id or verified domain",
+        label=_("Tenant id or verified domain"),
         max_length=253,
-        help_text="A GUID such as fab12ca7-0000-4000-8000-000000000002, or a domain such as "
-        "fabrikam.com (looked up with Microsoft).",
+        help_text=_(
+            "A GUID such as fab12ca7-0000-4000-8000-000000000002, or a domain such as "
+            "fabrikam.com (looked up with Microsoft)."
+        ),
     )
-    display_name = forms.CharField(label="Display name", max_length=256, required=False)
-    notes = forms.CharField(label="Notes", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    display_name = forms.CharField(label=_("Display name"), max_length=256, required=False)
+    notes = forms.CharField(
+        label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
     offline = forms.BooleanField(
-        label="Register offline (no lookup at Microsoft)",
+        label=_("Register offline (no lookup at Microsoft)"),
         required=False,
-        help_text="For portals that cannot reach Microsoft: the tenant id is taken as typed, "
-        "and the audit log records that it was not looked up.",
+        help_text=_(
+            "For portals that cannot reach Microsoft: the tenant id is taken as typed, "
+            "and the audit log records that it was not looked up."
+        ),
     )
 
 
 class TenantEditForm(forms.Form):
     display_name = forms.CharField(
-        label="Display name",
+        label=_("Display name"),
         max_length=256,
         required=False,
-        help_text="Leave empty to use the organization's name from Microsoft Graph.",
+        help_text=_("Leave empty to use the organization's name from Microsoft Graph."),
     )
-    notes = forms.CharField(label="Notes", widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    notes = forms.CharField(
+        label=_("Notes"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
 
 
 class TenantFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, max_length=100)
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Any status"), *TenantStatus.choices]
+        label=_("Status"), required=False, choices=[("", _("Any status")), *TenantStatus.choices]
     )
 
 
 class ConsentLinkForm(forms.Form):
-    admin_email = forms.EmailField(label="Customer admin email", required=False)
-    note = forms.CharField(label="Note for the admin", max_length=500, required=False)
-    days = forms.IntegerField(label="Valid for (days)", min_value=1, max_value=90)
+    admin_email = forms.EmailField(label=_("Customer admin email"), required=False)
+    note = forms.CharField(label=_("Note for the admin"), max_length=500, required=False)
+    days = forms.IntegerField(label=_("Valid for (days)"), min_value=1, max_value=90)
     version = forms.ChoiceField(
-        label="Consent endpoint",
-        choices=[("v1", "v1 (permissions of the app registration)"), ("v2", "v2 (.default)")],
+        label=_("Consent endpoint"),
+        choices=[("v1", _("v1 (permissions of the app registration)")), ("v2", _("v2 (.default)"))],
         initial="v1",
     )
     level = forms.ChoiceField(
-        label="Verification level",
+        label=_("Verification level"),
         choices=[
             (
                 VerificationLevel.STANDARD,
-                "Standard: asks only VoIP, VoIP.Join (a Global, Application or Cloud "
-                "application admin can consent)",
+                _(
+                    "Standard: asks only VoIP, VoIP.Join (a Global, Application or Cloud "
+                    "application admin can consent)"
+                ),
             ),
             (
                 VerificationLevel.DEEP,
-                "Deep: also Microsoft Graph read permissions for the full checks (needs a "
-                "Global or Privileged Role admin)",
+                _(
+                    "Deep: also Microsoft Graph read permissions for the full checks (needs a "
+                    "Global or Privileged Role admin)"
+                ),
             ),
         ],
         required=False,
-        help_text="A standard link always uses the v2 endpoint.",
+        help_text=_("A standard link always uses the v2 endpoint."),
     )
-    send_email = forms.BooleanField(label="Email the link to the admin now", required=False)
+    send_email = forms.BooleanField(label=_("Email the link to the admin now"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -74,9 +87,9 @@ class ConsentLinkForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("send_email") and not data.get("admin_email"):
-            self.add_error("admin_email", "Give the admin's email address to send the link.")
+            self.add_error("admin_email", _("Give the admin's email address to send the link."))
         return data
 
 
 class GroupAddForm(forms.Form):
-    object_id = forms.UUIDField(label="Group object id")
+    object_id = forms.UUIDField(label=_("Group object id"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from portal.choices import ChoiceLabels
 
@@ -11,22 +12,22 @@ from portal.choices import ChoiceLabels
 class TenantStatus(models.TextChoices):
     """The states of tenants/lifecycle.py (its table says which events move between them)."""
 
-    REGISTERED = "registered", "Registered"
-    INVITED = "invited", "Invited"
-    CONSENTED = "consented", "Consented"
-    VERIFIED = "verified", "Verified"
-    ATTENTION = "attention", "Needs attention"
-    DECLINED = "declined", "Declined"
-    REVOKED = "revoked", "Revoked"
-    OFFBOARDING = "offboarding", "Offboarding"
-    OFFBOARDED = "offboarded", "Offboarded"
+    REGISTERED = "registered", _("Registered")
+    INVITED = "invited", _("Invited")
+    CONSENTED = "consented", _("Consented")
+    VERIFIED = "verified", _("Verified")
+    ATTENTION = "attention", _("Needs attention")
+    DECLINED = "declined", _("Declined")
+    REVOKED = "revoked", _("Revoked")
+    OFFBOARDING = "offboarding", _("Offboarding")
+    OFFBOARDED = "offboarded", _("Offboarded")
 
 
 class VerificationLevel(models.TextChoices):
     """What consent asks and so what can be checked (docs/microsoft/consent-roles.md)."""
 
-    STANDARD = "standard", "Standard"
-    DEEP = "deep", "Deep"
+    STANDARD = "standard", _("Standard")
+    DEEP = "deep", _("Deep")
 
 
 def level_field() -> models.CharField:
@@ -77,9 +78,9 @@ class CustomerTenant(ChoiceLabels, models.Model):
 
 
 class ConsentOutcome(models.TextChoices):
-    GRANTED = "granted", "Granted"
-    DECLINED = "declined", "Declined"
-    ERROR = "error", "Error"
+    GRANTED = "granted", _("Granted")
+    DECLINED = "declined", _("Declined")
+    ERROR = "error", _("Error")
 
 
 class ConsentLink(ChoiceLabels, models.Model):

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditEvent
@@ -60,7 +61,10 @@ def tenant_create(request):
         except TenantError as error:
             form.add_error("tenant_ref", str(error))
         else:
-            messages.success(request, f"{tenant} registered. Next: create a consent link.")
+            messages.success(
+                request,
+                _("%(tenant)s registered. Next: create a consent link.") % {"tenant": tenant},
+            )
             return redirect("tenants:detail", pk=tenant.pk)
     return render(request, "tenants/create.html", {"form": form})
 
@@ -117,7 +121,7 @@ def tenant_edit(request, pk: int):
         tenant = registration.update_tenant(
             actor=Actor.from_request(request), tenant=tenant, **form.cleaned_data
         )
-        messages.success(request, f"{tenant} saved.")
+        messages.success(request, _("%(tenant)s saved.") % {"tenant": tenant})
         return redirect("tenants:detail", pk=tenant.pk)
     return render(request, "tenants/edit.html", {"tenant": tenant, "form": form})
 
@@ -134,7 +138,7 @@ def tenant_offboard(request, pk: int):
             "delete": registration.delete_tenant,
         }
         if step not in steps:
-            messages.error(request, "Choose an offboarding step.")
+            messages.error(request, _("Choose an offboarding step."))
             return redirect("tenants:offboard", pk=pk)
         try:
             steps[step](actor=actor, tenant=tenant)
@@ -142,7 +146,9 @@ def tenant_offboard(request, pk: int):
             messages.error(request, str(error))
             return redirect("tenants:offboard", pk=pk)
         if step == "delete":
-            messages.success(request, f"{tenant} deleted; its audit history stays.")
+            messages.success(
+                request, _("%(tenant)s deleted; its audit history stays.") % {"tenant": tenant}
+            )
             return redirect("tenants:list")
         return redirect("tenants:offboard", pk=pk)
     from assignments.models import Assignment
@@ -205,8 +211,10 @@ def tenant_verify(request, pk: int):
     if tenant.status not in lifecycle.VERIFIABLE:
         messages.error(
             request,
-            "Create a consent link first: until the tenant's admin has one, there is no consent "
-            "to verify.",
+            _(
+                "Create a consent link first: until the tenant's admin has one, there is no "
+                "consent to verify."
+            ),
         )
         return redirect("tenants:detail", pk=tenant.pk)
     try:
@@ -214,9 +222,9 @@ def tenant_verify(request, pk: int):
         verify_tenant.delay(tenant.pk, "manual", 0, request.user.pk, actor.ip)
     except Exception:  # no broker: check inline so the button still works
         verification.verify_consent(tenant=tenant, actor=Actor.from_request(request))
-        messages.info(request, "Checked now (the task queue is unavailable).")
+        messages.info(request, _("Checked now (the task queue is unavailable)."))
     else:
-        messages.info(request, "Verification queued; this page updates when it finishes.")
+        messages.info(request, _("Verification queued; this page updates when it finishes."))
     return redirect("tenants:detail", pk=tenant.pk)
 
 
@@ -306,7 +314,7 @@ def link_revoke(request, pk: int, link_pk: int):
             return _back_to_tenant(request, pk)
         return render(request, "tenants/link_revoke.html", {"link": link, "tenant": link.tenant})
     consent.revoke_consent_link(actor=Actor.from_request(request), link=link)
-    messages.success(request, "Consent link revoked; it no longer opens.")
+    messages.success(request, _("Consent link revoked; it no longer opens."))
     return redirect("tenants:detail", pk=pk)
 
 
@@ -332,7 +340,7 @@ def link_email(request, pk: int, link_pk: int):
     except TenantError as error:
         messages.error(request, str(error))
         return redirect("tenants:detail", pk=pk)
-    messages.success(request, f"Consent link emailed to {to}.")
+    messages.success(request, _("Consent link emailed to %(to)s.") % {"to": to})
     return redirect("tenants:detail", pk=pk)
 
 
@@ -342,7 +350,7 @@ def group_add(request, pk: int):
     tenant = get_object_or_404(CustomerTenant, pk=pk)
     form = GroupAddForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Pick a group from the search results.")
+        messages.error(request, _("Pick a group from the search results."))
         return redirect("tenants:detail", pk=pk)
     try:
         group = groups.add_customer_group(
@@ -353,7 +361,7 @@ def group_add(request, pk: int):
     except TenantError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Group {group.display_name} added.")
+        messages.success(request, _("Group %(name)s added.") % {"name": group.display_name})
     return redirect("tenants:detail", pk=pk)
 
 
@@ -362,7 +370,7 @@ def group_add(request, pk: int):
 def group_remove(request, pk: int, group_pk: int):
     group = get_object_or_404(CustomerGroup, pk=group_pk, tenant_id=pk)
     groups.remove_customer_group(actor=Actor.from_request(request), group=group)
-    messages.success(request, f"Group {group.display_name} removed.")
+    messages.success(request, _("Group %(name)s removed.") % {"name": group.display_name})
     return redirect("tenants:detail", pk=pk)
 
 
@@ -372,16 +380,19 @@ def preflight(request):
         try:
             sp = verification.create_home_acs_clients_sp(actor=Actor.from_request(request))
         except graph.GraphError as error:
+            command = f"az ad sp create --id {settings.ACS_CLIENTS_APP_ID}"
             messages.error(
                 request,
                 format_html(
-                    "Could not create the service principal: {}. Run <code>{}</code> instead.",
+                    _("Could not create the service principal: {}. Run <code>{}</code> instead."),
                     error,
-                    f"az ad sp create --id {settings.ACS_CLIENTS_APP_ID}",
+                    command,
                 ),
             )
         else:
-            messages.success(request, f"ACS Clients service principal is present ({sp.id}).")
+            messages.success(
+                request, _("ACS Clients service principal is present (%(id)s).") % {"id": sp.id}
+            )
         return redirect("tenants:preflight")
     findings = verification.run_preflight()
     acs_missing = any(f["check"] == "acs_clients_sp" and not f["ok"] for f in findings)

@@ -39,4 +39,4 @@ def run_status(value: str) -> str:
     """A sync run's status code as its label ("partial" → "Partially failed")."""
     from assignments.models import SyncStatus
 
-    return dict(SyncStatus.choices).get(value, value)
+    return str(dict(SyncStatus.choices).get(value, value))

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from django import template
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
+# What a screen reader hears after a column's name, per aria-sort state.
+HINTS = {
+    "ascending": _("sorted ascending, select to reverse"),
+    "descending": _("sorted descending, select to reverse"),
+    "none": _("select to sort"),
+}
 
 
 def _query(request, **changes) -> str:
@@ -31,7 +38,7 @@ def sort_header(context, key: str, label: str, default: str = "") -> str:
     else:
         state, arrow, next_order = "none", "", key
     href = "?" + _query(request, ordering=next_order, page="", cursor="")
-    hint = f"sorted {state}, select to reverse" if state != "none" else "select to sort"
+    hint = HINTS[state]
     return format_html(
         '<th scope="col" aria-sort="{}"><a href="{}">{}{}'
         '<span class="visually-hidden"> ({})</span></a></th>',
