@@ -22,6 +22,7 @@ How a run stays correct when things go wrong:
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -390,11 +391,15 @@ class _Reconciler:
         # as rows turn out to be gone already and once the last chunk is planned.
         run.planned = Assignment.objects.filter(resource=self.resource).count() + len(removals)
         run.save(update_fields=["planned"])
+        # The first chunk is read while the listing waits for ACS, so sending starts as soon
+        # as the remote index is complete.
+        chunks = self._local_chunks()
+        first = next(chunks, None)
         remote = self._await(listing)
         started = time.monotonic()
         differ = Differ(remote, drift_removals={str(k): v for k, v in removals.items()})
         planned = 0
-        for chunk in self._local_chunks():
+        for chunk in itertools.chain([first] if first is not None else [], chunks):
             plan_started = time.monotonic()
             plan = differ.plan(chunk)
             self._add_time("plan", plan_started)
