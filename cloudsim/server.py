@@ -101,13 +101,19 @@ class _Handler(BaseHTTPRequestHandler):
             else sim.faults.pick(srv.service, srv.resource, method, path)
         )
         failure = None
+        # Latency is the service's answer time: the answer leaves no earlier than that after
+        # the request arrived, cloudsim's own work inside it (as a remote service's work is
+        # inside the time its client waits). Added after the work, the work of requests that
+        # arrive together came on top, queued behind each other on this process's GIL.
+        answer_at = time.monotonic()
         for rule in fired:
             sim.stats.record_fault(srv.service, rule.kind)
             if rule.kind == "latency":
-                time.sleep(float(rule.arg or 100) / 1000)
+                answer_at += float(rule.arg or 100) / 1000
             else:
                 failure = rule
         if failure and failure.kind == "drop":
+            time.sleep(max(0.0, answer_at - time.monotonic()))
             sim.stats.record(srv.service, method, path, "dropped")
             self._drop()
             return
@@ -139,6 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
         if srv.service == "acs":  # injected faults and unknown routes too, as Azure does
             stamp_request_ids(response, headers.get("x-ms-client-request-id"))
         sim.stats.record(srv.service, method, route, response.status)
+        time.sleep(max(0.0, answer_at - time.monotonic()))
         if failure and failure.kind == "drop_after":
             self._drop()
             return
