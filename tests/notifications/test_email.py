@@ -123,3 +123,34 @@ def test_a_watched_event_nobody_subscribed_to_costs_no_callback(
         )
     # Only the notifications' own callbacks count: the metrics count every finished sync.
     assert [c for c in callbacks if c.__module__.startswith("notifications")] == []
+
+
+def test_a_tenant_name_with_an_ampersand_reads_as_written_in_the_subject(
+    operator_user, inbox, eager_celery, django_capture_on_commit_callbacks
+):
+    """A subject is a mail header, plain text: it said "Fabrikam &amp; Co"."""
+    from tenants.models import CustomerTenant
+
+    tenant = CustomerTenant.objects.create(
+        tenant_id="2f1b8f5e-6a4e-4d5f-9a83-0c5c1d1e7a10", display_name="Fabrikam & Co <EU>"
+    )
+    services.save_preferences(
+        actor=Actor.operator(operator_user), user=operator_user, kinds=["consent.lost"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        record_event(
+            actor=Actor.system("verification (periodic)"),
+            action=Action.CONSENT_CHECK_FAILED,
+            target=tenant,
+            tenant=tenant,
+            details={
+                "check": 1,
+                "failed": ["delegated_grant"],
+                "status": {"from": "verified", "to": "attention"},
+            },
+        )
+    [mail] = inbox.to(operator_user.email)
+    assert mail["Subject"].endswith(": Fabrikam & Co <EU>")
+    text, html = inbox.bodies(mail)
+    assert "Fabrikam & Co <EU>" in text
+    assert "Fabrikam &amp; Co &lt;EU&gt;" in html

@@ -1,6 +1,7 @@
 """The notification emails are marked up for translation and still read, in English, as before.
 
-The HTML parts and the subjects render byte for byte as they did before the markup; in the text
+The HTML parts and the subjects render byte for byte as they did before the markup (except that
+a subject is a mail header, plain text: it no longer HTML-escapes "Fabrikam & Co"); in the text
 parts a paragraph is now one line where it was wrapped by hand (``blocktranslate trimmed`` gives
 the translator the sentence, not its line breaks). That is harmless: the paragraphs, their
 words and the blank lines between them are the same, and every line stays far below the 998
@@ -50,7 +51,7 @@ CONTEXTS = {
 # What each part rendered before the markup (lines as long as the emails' own).
 BEFORE = {
     "consent_reminder.subject.txt": (
-        "Reminder: Contoso is waiting for your approval (Fabrikam &amp; Co)\n"
+        "Reminder: Contoso is waiting for your approval (Fabrikam & Co)\n"
     ),
     "consent_reminder.txt": (
         "Hello,\n"
@@ -76,7 +77,7 @@ BEFORE = {
         "<p><small>For your safety this reminder does not repeat the link.</small></p>\n"
         "</body></html>\n"
     ),
-    "event.subject.txt": ("[ACS portal] Consent lost: Fabrikam &amp; Co\n"),
+    "event.subject.txt": ("[ACS portal] Consent lost: Fabrikam & Co\n"),
     "event.txt": (
         "Consent lost (Fabrikam & Co)\n"
         "\n"
@@ -98,9 +99,7 @@ BEFORE = {
         "<p><small>You get this email because of your notification preferences in ACS portal.</small></p>\n"
         "</body></html>\n"
     ),
-    "webhook_disabled.subject.txt": (
-        "[ACS portal] Webhook endpoint CRM &lt;hook&gt; was disabled\n"
-    ),
+    "webhook_disabled.subject.txt": ("[ACS portal] Webhook endpoint CRM <hook> was disabled\n"),
     "webhook_disabled.txt": (
         'The webhook endpoint "CRM <hook>" was disabled after 10 failed deliveries in a row.\n'
         "\n"
