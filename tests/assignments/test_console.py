@@ -550,3 +550,17 @@ def test_a_resource_has_its_own_sync_run_list(operator_client, offline_resource)
     page = operator_client.get(reverse("assignments:resource_runs", args=[offline_resource.pk]))
     text = page.content.decode()
     assert "Sync runs of" in text and f"#{mine.pk}<" in text and f"#{theirs.pk}<" not in text
+
+
+@pytest.mark.parametrize(
+    "route", ["assignments:drift", "assignments:resource_runs", "assignments:connect"]
+)
+def test_headings_with_the_resources_name_are_whole_sentences_and_escape_it(operator_client, route):
+    resource = AcsResource.objects.create(
+        name='<img src=x onerror="alert(1)">', endpoint="https://offline.invalid"
+    )
+    html = operator_client.get(reverse(route, args=[resource.pk])).content.decode()
+    heading = html[html.index("<h1>") : html.index("</h1>")]
+    link = f'<a href="{reverse("assignments:resource", args=[resource.pk])}">'
+    assert link + "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</a>" in heading
+    assert "<img" not in heading
