@@ -8,11 +8,13 @@ assignments queue a debounced sync run (one queued run per resource); the sync i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from assignments import acs
 from assignments.models import (
@@ -535,10 +537,23 @@ class BulkSummary:
     """What a bulk change will do (the confirmation page) or did."""
 
     count: int
-    by_type: dict[str, int]
+    by_type: dict[str, int]  # principal type value -> count
     by_tenant: dict[str, int]
     by_resource: dict[str, int]
     examples: list[Assignment]
+
+    @property
+    def by_type_text(self) -> str:
+        """For example "2 users, 1 group": counted words with a translator's own plurals."""
+        words: dict[str, Callable[[int], str]] = {
+            PrincipalType.USER.value: lambda n: ngettext("%(n)d user", "%(n)d users", n),
+            PrincipalType.GROUP.value: lambda n: ngettext("%(n)d group", "%(n)d groups", n),
+            PrincipalType.TENANT.value: lambda n: ngettext("%(n)d tenant", "%(n)d tenants", n),
+        }
+        return ", ".join(
+            words[kind](n) % {"n": n} if kind in words else f"{n} {kind}"
+            for kind, n in self.by_type.items()
+        )
 
 
 def summarize(assignments) -> BulkSummary:
@@ -549,10 +564,9 @@ def summarize(assignments) -> BulkSummary:
         rows = assignments.order_by().values_list(field).annotate(n=Count("id")).order_by("-n")
         return {str(k): n for k, n in rows}
 
-    labels = dict(PrincipalType.choices)
     return BulkSummary(
         count=assignments.count(),
-        by_type={labels.get(k, k): n for k, n in tally("principal_type").items()},
+        by_type=tally("principal_type"),
         by_tenant=tally("tenant__display_name"),
         by_resource=tally("resource__name"),
         examples=list(assignments.select_related("tenant", "resource")[:20]),

@@ -206,3 +206,13 @@ def test_a_failed_service_principal_creation_shows_the_command_in_code_not_backt
     assert "Could not create the service principal" in page
     assert f"Run <code>az ad sp create --id {settings.ACS_CLIENTS_APP_ID}</code> instead." in page
     assert "`" not in page
+
+
+def test_a_bulk_summary_counts_each_principal_type_in_words():
+    from assignments.services import BulkSummary
+
+    summary = BulkSummary(
+        count=4, by_type={"user": 1, "group": 2, "tenant": 1}, by_tenant={}, by_resource={},
+        examples=[],
+    )  # fmt: skip
+    assert summary.by_type_text == "1 user, 2 groups, 1 tenant"
