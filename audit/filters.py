@@ -10,6 +10,8 @@ what they type.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import cast
 
 import django_filters
 from django import forms
@@ -212,6 +214,28 @@ class AuditEventFilter(django_filters.FilterSet):
             self.form.fields[name].max_length = 254
         for name in ("target_id", "request_id"):
             self.form.fields[name].max_length = 64
+        self._offer_asked_action()
+
+    def _offer_asked_action(self) -> None:
+        """A known action that has not occurred yet (a bookmarked or shared link: "every
+        revoked consent") is a valid filter that matches nothing, shown selected; the form
+        offers only what occurs, and refuses what the portal never records."""
+        asked = (self.data or {}).get("action", "") if self.is_bound else ""
+        field = self.form.fields.get("action")
+        if not asked or field is None or not isinstance(field, forms.ChoiceField):
+            return
+        if field.valid_value(asked):
+            return
+        if asked in Action.values:
+            option = (asked, str(dict(Action.choices)[asked]))
+        elif asked.endswith(".") and any(v.startswith(asked) for v in Action.values):
+            option = (asked, gettext("Every %(group)s action") % {"group": asked[:-1]})
+        else:
+            return
+        # A callable's choices are an iterator by now (CallableChoiceIterator); the stubs
+        # still admit the callable itself.
+        offered = list(cast(Iterable, field.choices))
+        field.choices = [*offered, (gettext("Not recorded yet"), [option])]
 
     @property
     def newest_first(self) -> bool:

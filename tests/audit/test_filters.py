@@ -102,8 +102,21 @@ def test_an_empty_log_offers_no_action(db):
     assert action_choices() == [("Actions", [])]
 
 
-def test_an_action_that_cannot_occur_is_refused_and_filters_nothing(auditor_client, two_tenants):
-    response = auditor_client.get(reverse("audit:log"), {"action": "tenant.created"})
+def test_an_action_not_recorded_yet_matches_nothing_and_stays_selected(auditor_client, two_tenants):
+    """A bookmarked "every revoked consent" link showed the whole log under an error."""
+    for asked in ("tenant.created", "webhook."):
+        response = auditor_client.get(reverse("audit:log"), {"action": asked})
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert response.context["page"].events == []
+        assert "No events match." in html and "Select a valid choice" not in html
+        assert f'<option value="{asked}" selected>' in html
+
+
+def test_an_action_the_portal_never_records_is_refused_and_filters_nothing(
+    auditor_client, two_tenants
+):
+    response = auditor_client.get(reverse("audit:log"), {"action": "no.such-action"})
     assert response.status_code == 200
     assert len(response.context["page"].events) == AuditEvent.objects.count()
     assert "Select a valid choice" in response.content.decode()
