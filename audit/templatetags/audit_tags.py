@@ -10,7 +10,6 @@ from django import template
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
@@ -18,6 +17,7 @@ from django.utils.translation import gettext
 from assignments.templatetags.names import with_id
 from audit.actions import Action
 from portal.links import object_url
+from portal.templatetags.rows import utc
 
 register = template.Library()
 
@@ -142,10 +142,9 @@ def event_rows(events, empty: str = "") -> SafeString:
     details = gettext("Details")
 
     def row(event):
-        at = timezone.localtime(event.at)
         return (
-            at.isoformat(),
-            f"{at:%Y-%m-%d %H:%M:%S}",
+            utc(event.at),
+            utc(event.at, "%Y-%m-%d %H:%M:%S"),
             _who(event),
             event.action,
             labels.get(event.action, event.action),

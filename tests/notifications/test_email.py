@@ -12,6 +12,7 @@ from audit.models import AuditEvent
 from audit.services import Actor, record_event
 from notifications import services
 from notifications.models import Delivery, DeliveryStatus
+from tests.notifications.events import consent_lost_event
 
 pytestmark = pytest.mark.django_db
 
@@ -138,17 +139,7 @@ def test_a_tenant_name_with_an_ampersand_reads_as_written_in_the_subject(
         actor=Actor.operator(operator_user), user=operator_user, kinds=["consent.lost"]
     )
     with django_capture_on_commit_callbacks(execute=True):
-        record_event(
-            actor=Actor.system("verification (periodic)"),
-            action=Action.CONSENT_CHECK_FAILED,
-            target=tenant,
-            tenant=tenant,
-            details={
-                "check": 1,
-                "failed": ["delegated_grant"],
-                "status": {"from": "verified", "to": "attention"},
-            },
-        )
+        consent_lost_event(tenant)
     [mail] = inbox.to(operator_user.email)
     assert mail["Subject"].endswith(": Fabrikam & Co <EU>")
     text, html = inbox.bodies(mail)

@@ -10,11 +10,12 @@ from django.utils import timezone
 
 from audit.actions import Action
 from audit.models import AuditEvent
-from audit.services import Actor, record_event
+from audit.services import Actor
 from notifications import services
 from notifications.models import Delivery, DeliveryStatus, WebhookEndpoint
 from notifications.services import NotificationError
 from tenants.models import CustomerTenant, TenantStatus
+from tests.notifications.events import consent_lost_event
 
 pytestmark = pytest.mark.django_db
 
@@ -39,25 +40,9 @@ def _endpoint(admin, receiver, kinds=("consent.lost",)):
     return endpoint, secret
 
 
-def _consent_lost_event(tenant):
-    """The event verification writes when a verified tenant's check fails."""
-    return record_event(
-        actor=Actor.system("verification (periodic)"),
-        action=Action.CONSENT_CHECK_FAILED,
-        target=tenant,
-        tenant=tenant,
-        details={
-            "check": 1,
-            "trigger": "periodic",
-            "failed": ["delegated_grant"],
-            "status": {"from": "verified", "to": "attention"},
-        },
-    )
-
-
 def _lose_consent(tenant, capture):
     with capture(execute=True):
-        _consent_lost_event(tenant)
+        consent_lost_event(tenant)
 
 
 def test_a_lost_consent_reaches_the_receiver_signed_and_verifiable(
@@ -266,7 +251,7 @@ def test_a_rolled_back_change_notifies_nobody(
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        _consent_lost_event(fabrikam)
+        consent_lost_event(fabrikam)
         raise RuntimeError("the change failed after its event was written")
     assert callbacks == []
     assert receiver.received == []
