@@ -15,7 +15,6 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
 from assignments.templatetags.names import with_id
-from audit.actions import Action
 from portal.links import object_url
 from portal.templatetags.rows import utc
 
@@ -80,11 +79,6 @@ def _target_type_label(value: str) -> str:
     return str(label(value))
 
 
-@lru_cache(maxsize=1)
-def _action_labels() -> dict[str, str]:
-    return dict(Action.choices)
-
-
 def _related(event, field: str):
     """``event.<field>``, or None when the row it names is gone (events keep dangling ids)."""
     try:
@@ -137,7 +131,6 @@ def event_rows(events, empty: str = "") -> SafeString:
     the admin's change list: through the template engine they were half a log page's time."""
     if not events:
         return format_html('<tr><td colspan="6">{}</td></tr>', empty or gettext("No events match."))
-    labels = _action_labels()
     log_url = reverse("audit:log")
     details = gettext("Details")
 
@@ -147,7 +140,7 @@ def event_rows(events, empty: str = "") -> SafeString:
             utc(event.at, "%Y-%m-%d %H:%M:%S"),
             _who(event),
             event.action,
-            labels.get(event.action, event.action),
+            event.get_action_display(),  # portal.choices: a dictionary lookup
             _target(event),
             _tenant(event, log_url),
             object_url("audit:event", event.pk),
