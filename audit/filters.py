@@ -227,7 +227,7 @@ class AuditEventFilter(django_filters.FilterSet):
         if field.valid_value(asked):
             return
         if asked in Action.values:
-            option = (asked, str(dict(Action.choices)[asked]))
+            option = (asked, str(Action(asked).label))
         elif asked.endswith(".") and any(v.startswith(asked) for v in Action.values):
             option = (asked, gettext("Every %(group)s action") % {"group": asked[:-1]})
         else:
